@@ -1,0 +1,1 @@
+/* arch_gpt2.c — placeholder, being written. */

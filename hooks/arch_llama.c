@@ -1,0 +1,1 @@
+/* arch_llama.c — placeholder, being written. */

@@ -1,0 +1,1 @@
+/* arch_neox.c — placeholder, being written. */

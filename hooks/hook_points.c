@@ -1,0 +1,1 @@
+/* hook_points.c — placeholder, being written. */

@@ -1,0 +1,1 @@
+/* hooks.c — placeholder, being written. */

@@ -1,0 +1,1 @@
+/* kernels_cpu.c — placeholder, being written. */

@@ -1,0 +1,1 @@
+/* kernels_ref.c — placeholder, being written. */

@@ -1,0 +1,1 @@
+/* llama2c.c — placeholder, being written. */

@@ -1,0 +1,118 @@
+/* runner.c — the one test runner: runs each test of test_list.h in its own process and prints
+ * "N passed, N failed, N skipped". Arguments select tests by name prefix; -l lists them. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/test.h"
+
+static const struct { const char *name; int (*fn)(void); } tests[] = {
+#define HS_TEST(name) {#name, test_##name},
+#include "tests/test_list.h"
+#undef HS_TEST
+};
+
+static char path_buf[4096];
+
+const char *test_src_path(const char *rel)
+{
+    const char *src = getenv("HS_SRCDIR");
+    snprintf(path_buf, sizeof path_buf, "%s/%s", src ? src : ".", rel);
+    return path_buf;
+}
+
+const char *test_shared_path(const char *rel)
+{
+    const char *sh = getenv("HS_SHARED");
+    if (sh)
+        snprintf(path_buf, sizeof path_buf, "%s/%s", sh, rel);
+    else
+        snprintf(path_buf, sizeof path_buf, "%s/../shared/%s", getenv("HS_SRCDIR") ? getenv("HS_SRCDIR") : ".", rel);
+    struct stat st;
+    return stat(path_buf, &st) == 0 ? path_buf : NULL;
+}
+
+const char *test_headscope_program(void)
+{
+    const char *p = getenv("HS_HEADSCOPE");
+    snprintf(path_buf, sizeof path_buf, "%s", p ? p : "./headscope");
+    return path_buf;
+}
+
+const char *test_tmpdir(void)
+{
+    static char dir[256];
+    snprintf(dir, sizeof dir, "/tmp/hs-test-XXXXXX");
+    if (!mkdtemp(dir))
+        return "/tmp";
+    return dir;
+}
+
+double test_norm_err(const float *a, const float *b, size_t n)
+{
+    double maxdiff = 0, maxref = 1e-6;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (d > maxdiff || d != d)
+            maxdiff = d != d ? INFINITY : d;
+        if (fabs(b[i]) > maxref)
+            maxref = fabs(b[i]);
+    }
+    return maxdiff / maxref;
+}
+
+static int selected(const char *name, int argc, char **argv)
+{
+    if (argc <= 1)
+        return 1;
+    for (int i = 1; i < argc; i++)
+        if (strncmp(name, argv[i], strlen(argv[i])) == 0)
+            return 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    size_t n_tests = sizeof tests / sizeof tests[0];
+    if (argc == 2 && strcmp(argv[1], "-l") == 0) {
+        for (size_t i = 0; i < n_tests; i++)
+            printf("%s\n", tests[i].name);
+        return 0;
+    }
+    int passed = 0, failed = 0, skipped = 0;
+    for (size_t i = 0; i < n_tests; i++) {
+        if (!selected(tests[i].name, argc, argv))
+            continue;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0)
+            _exit(tests[i].fn());
+        int status = 0;
+        waitpid(pid, &status, 0);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        const char *verdict;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == TEST_PASS) {
+            verdict = "PASS";
+            passed++;
+        } else if (WIFEXITED(status) && WEXITSTATUS(status) == TEST_SKIP) {
+            verdict = "SKIP";
+            skipped++;
+        } else {
+            verdict = "FAIL";
+            failed++;
+            if (WIFSIGNALED(status))
+                fprintf(stderr, "%s: killed by signal %d\n", tests[i].name, WTERMSIG(status));
+        }
+        printf("%s: %s (%.2fs)\n", verdict, tests[i].name, secs);
+    }
+    printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,2 @@
+/* headscope.c — placeholder */
+int main(void) { return 0; }
