@@ -56,7 +56,7 @@ struct hs_model {
     hs_config cfg;
     char *path;              /* as given to hs_model_open */
     float *W_E, *W_pos;
-    hs_layer_weights *layers; /* [n_layers] */
+    hs_layer_weights *layers; /* [n_layers], calloc'd by the loader, freed by hs_model_close */
     float *ln_f_w, *ln_f_b;
     float *W_U, *b_U;
     hs_tokenizer *tokenizer; /* may be NULL */

@@ -1,2 +1,11 @@
 /* test_list.h — the table of tests: one line each, run in this order by tests/runner.c. */
 HS_TEST(dtype_roundtrip)
+HS_TEST(kernels_linear)
+HS_TEST(kernels_attention)
+HS_TEST(kernels_checker_catches_planted_error)
+HS_TEST(kernels_plain_values)
+HS_TEST(forward_hook_names)
+HS_TEST(forward_backends_agree_at_every_hook)
+HS_TEST(forward_fires_only_what_is_asked)
+HS_TEST(forward_interventions)
+HS_TEST(forward_batch_embeds_and_bad_input)

@@ -1,0 +1,23 @@
+/* commands.h — the subcommands of the command line, each in its own file under tools/, and the
+ * few helpers they share (error reporting and model opening). */
+#ifndef HS_TOOLS_COMMANDS_H
+#define HS_TOOLS_COMMANDS_H
+
+#include "headscope.h"
+
+/* Each takes argv with argv[0] = the command name; returns the process exit status. */
+int cmd_info(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+/* Prints "headscope CMD: <message>" for a failed call and returns exit status 1. */
+int cli_fail(const char *cmd, const hs_error *err);
+
+/* Opens a model or prints why not (returns NULL). */
+hs_model *cli_open_model(const char *cmd, const char *model_path, const char *tokenizer_path);
+
+/* Prints `s` as a JSON string literal (with quotes) to f. */
+void cli_print_json_string(FILE *f, const char *s);
+
+#endif
