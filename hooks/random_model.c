@@ -58,29 +58,57 @@ static hs_status write_json(const char *path, json_t *root, hs_error *err)
     return r == 0 ? HS_OK : hs_fail(err, HS_ERR_IO, "%s: cannot write", path);
 }
 
-static hs_status write_tokenizer(const char *dir, int vocab, hs_error *err)
+/* Builds {"type": type, key: value, ...} for the ByteLevel components of tokenizer.json. */
+static json_t *byte_level_component(const char *type, int add_prefix_space)
 {
-    json_t *v = json_object();
+    json_t *o = json_object();
+    json_object_set_new(o, "type", json_string(type));
+    json_object_set_new(o, "add_prefix_space", json_boolean(add_prefix_space));
+    json_object_set_new(o, "trim_offsets", json_true());
+    json_object_set_new(o, "use_regex", json_true());
+    return o;
+}
+
+/* A byte-level BPE tokenizer.json with the 256 byte tokens, <|endoftext|> = 256 and no merges. */
+static hs_status write_tokenizer(const char *dir, hs_error *err)
+{
+    json_t *vocab = json_object();
     for (int b = 0; b < 256; b++) {
         char piece[4] = {0};
         piece[utf8_put(piece, byte_to_codepoint(b))] = '\0';
-        json_object_set_new(v, piece, json_integer(b));
+        json_object_set_new(vocab, piece, json_integer(b));
     }
-    json_object_set_new(v, "<|endoftext|>", json_integer(256));
-    (void)vocab;
-    json_t *root = json_pack("{s:s, s:n, s:n, s:[{s:i, s:s, s:b, s:b, s:b, s:b, s:b}], s:n, "
-                             "s:{s:s, s:b, s:b, s:b}, s:{s:s, s:b, s:b, s:b}, s:{s:s, s:b, s:b, s:b}, "
-                             "s:{s:s, s:n, s:n, s:n, s:b, s:b, s:b, s:o, s:[]}}",
-                             "version", "1.0", "truncation", "padding", "added_tokens", "id", 256, "content",
-                             "<|endoftext|>", "single_word", 0, "lstrip", 0, "rstrip", 0, "normalized", 1, "special",
-                             1, "normalizer", "pre_tokenizer", "type", "ByteLevel", "add_prefix_space", 0,
-                             "trim_offsets", 1, "use_regex", 1, "post_processor", "type", "ByteLevel",
-                             "add_prefix_space", 1, "trim_offsets", 0, "use_regex", 1, "decoder", "type", "ByteLevel",
-                             "add_prefix_space", 1, "trim_offsets", 1, "use_regex", 1, "model", "type", "BPE",
-                             "dropout", "unk_token", "continuing_subword_prefix", "end_of_word_suffix", "fuse_unk", 0,
-                             "byte_fallback", 0, "ignore_merges", 0, "vocab", v, "merges");
-    if (!root)
-        return hs_fail(err, HS_ERR_NOMEM, "%s/tokenizer.json: cannot build", dir);
+    json_object_set_new(vocab, "<|endoftext|>", json_integer(256));
+    json_t *model = json_object();
+    json_object_set_new(model, "type", json_string("BPE"));
+    json_object_set_new(model, "dropout", json_null());
+    json_object_set_new(model, "unk_token", json_null());
+    json_object_set_new(model, "continuing_subword_prefix", json_null());
+    json_object_set_new(model, "end_of_word_suffix", json_null());
+    json_object_set_new(model, "fuse_unk", json_false());
+    json_object_set_new(model, "byte_fallback", json_false());
+    json_object_set_new(model, "vocab", vocab);
+    json_object_set_new(model, "merges", json_array());
+    json_t *eot = json_object();
+    json_object_set_new(eot, "id", json_integer(256));
+    json_object_set_new(eot, "content", json_string("<|endoftext|>"));
+    json_object_set_new(eot, "single_word", json_false());
+    json_object_set_new(eot, "lstrip", json_false());
+    json_object_set_new(eot, "rstrip", json_false());
+    json_object_set_new(eot, "normalized", json_true());
+    json_object_set_new(eot, "special", json_true());
+    json_t *added = json_array();
+    json_array_append_new(added, eot);
+    json_t *root = json_object();
+    json_object_set_new(root, "version", json_string("1.0"));
+    json_object_set_new(root, "truncation", json_null());
+    json_object_set_new(root, "padding", json_null());
+    json_object_set_new(root, "added_tokens", added);
+    json_object_set_new(root, "normalizer", json_null());
+    json_object_set_new(root, "pre_tokenizer", byte_level_component("ByteLevel", 0));
+    json_object_set_new(root, "post_processor", byte_level_component("ByteLevel", 0));
+    json_object_set_new(root, "decoder", byte_level_component("ByteLevel", 0));
+    json_object_set_new(root, "model", model);
     char path[4096];
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
     return write_json(path, root, err);
@@ -104,7 +132,7 @@ hs_status hs_random_model_write(const char *dir, const hs_random_model_spec *s, 
     hs_status rc = write_json(path, cfg, err);
     if (rc != HS_OK)
         return rc;
-    if ((rc = write_tokenizer(dir, s->d_vocab, err)) != HS_OK)
+    if ((rc = write_tokenizer(dir, err)) != HS_OK)
         return rc;
 
     int64_t d = s->d_model, f = 4 * d, L = s->n_layers;

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# forward.sh — forward-pass throughput of headscope against PyTorch/transformers at its best, side
+# by side in one run: a GPT-2-small-shaped random model, batch 1x128 and 8x128 tokens, plain
+# (logits only) and observed (every attention pattern, hook_z, resid_pre and resid_post copied
+# into memory kept for the pass, as TransformerLens's run_with_cache does). Prints tokens/s,
+# the ratio headscope/PyTorch and each tool's observer overhead; then the same again with the
+# other OPENBLAS_CORETYPE setting (a preset Haswell core type slows OpenBLAS sgemm on AVX-512 CPUs).
+#
+#   bench/forward.sh                      (from the repository root or anywhere)
+#
+# Environment:
+#   BUILD=DIR    a configured build tree (default: the repository, when configured in-tree);
+#                bench/bench-forward is built there with `make bench/bench-forward` if needed
+#   MODEL=DIR    the model (default /tmp/headscope-bench/gpt2-small-random; written by
+#                bench/make_gpt2_small.py when absent, reused when present)
+#   REPS=N       timed repetitions per tool and configuration (default 5); the figure is the median
+#   THREADS=N    threads for each tool (default 2): OPENBLAS_NUM_THREADS for headscope,
+#                torch.set_num_threads + OMP_WAIT_POLICY=PASSIVE for PyTorch
+#   CONFIGS      "BxT ..." (default "1x128 8x128")
+#
+# Method: repetitions are interleaved — each round runs one headscope process and one PyTorch
+# process per configuration (which goes first alternates by round), each doing one untimed
+# warm-up pass and one timed pass — so machine noise hits both tools alike. Loading is not timed.
+# Speed is measured here, never in tests.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+src=$(dirname "$here")
+MODEL=${MODEL:-/tmp/headscope-bench/gpt2-small-random}
+REPS=${REPS:-5}
+THREADS=${THREADS:-2}
+CONFIGS=${CONFIGS:-"1x128 8x128"}
+PYTHON=${PYTHON:-python3}
+
+# ---- the build
+if [ -z "${BUILD:-}" ]; then
+    if [ -f "$src/Makefile" ]; then
+        BUILD=$src
+    else
+        echo "forward.sh: the repository is not configured in-tree; configure a build tree and name it:" >&2
+        echo "  mkdir -p /tmp/build && cd /tmp/build && $src/configure && BUILD=/tmp/build $0" >&2
+        exit 1
+    fi
+fi
+make -s -C "$BUILD" bench/bench-forward >&2
+hs_bin=$BUILD/bench/bench-forward
+
+# ---- the model
+if [ ! -f "$MODEL/config.json" ] || [ ! -f "$MODEL/model.safetensors" ]; then
+    echo "forward.sh: writing the random GPT-2-small model to $MODEL" >&2
+    "$PYTHON" "$here/make_gpt2_small.py" "$MODEL" >&2
+fi
+
+run_hs() { # B T observe -> one result line
+    env OPENBLAS_NUM_THREADS="$THREADS" "$hs_bin" "$MODEL" --batch "$1" --pos "$2" --reps 1 --warmup 1 \
+        ${3:+--observe}
+}
+run_pt() {
+    env OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$THREADS" "$PYTHON" "$here/forward_torch.py" "$MODEL" \
+        --threads "$THREADS" --batch "$1" --pos "$2" --reps 1 --warmup 1 ${3:+--observe} 2>/dev/null
+}
+
+# One full measurement under the current environment; $1 is its title.
+measure() {
+    local title=$1 out
+    out=$(mktemp)
+    echo
+    echo "== $title"
+    echo "headscope: $(env OPENBLAS_NUM_THREADS="$THREADS" "$hs_bin" --info)"
+    echo "PyTorch:   $(env OMP_WAIT_POLICY=PASSIVE "$PYTHON" "$here/forward_torch.py" --info --threads "$THREADS")"
+    for ((r = 1; r <= REPS; r++)); do
+        for cfg in $CONFIGS; do
+            local B=${cfg%x*} T=${cfg#*x}
+            for obs in "" 1; do
+                if ((r % 2)); then
+                    run_hs "$B" "$T" "$obs" >>"$out"
+                    run_pt "$B" "$T" "$obs" >>"$out"
+                else
+                    run_pt "$B" "$T" "$obs" >>"$out"
+                    run_hs "$B" "$T" "$obs" >>"$out"
+                fi
+            done
+        done
+        echo "  round $r/$REPS done" >&2
+    done
+    "$PYTHON" - "$out" "$CONFIGS" <<'EOF'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    f = line.split()
+    kv = dict(x.split("=", 1) for x in f[1:])
+    key = (f[0], int(kv["batch"]), int(kv["pos"]), int(kv["observe"]))
+    r = rows.setdefault(key, {"ms": [], "kept": set(), "sum": set()})
+    r["ms"] += [float(t) for t in kv["times_ms"].split(",")]
+    r["kept"].add(f'{kv["cached_tensors"]} tensors / {kv["cached_mb"]} MB')
+    r["sum"].add(float(kv["logits_sum_last"]))
+
+def tok_s(tool, b, t, o):
+    ms = rows[(tool, b, t, o)]["ms"]
+    n = b * t
+    return n / (statistics.median(ms) / 1e3), n / (max(ms) / 1e3), n / (min(ms) / 1e3), len(ms)
+
+print(f'{"config":<16}{"headscope tok/s":>26}{"PyTorch tok/s":>26}{"hs/PyTorch":>12}'
+      f'{"hs overhead":>13}{"PT overhead":>13}')
+notes = []
+for cfg in sys.argv[2].split():
+    b, t = map(int, cfg.split("x"))
+    plain = {}
+    for o in (0, 1):
+        h, p = tok_s("headscope", b, t, o), tok_s("pytorch", b, t, o)
+        cell = lambda x: f"{x[0]:.1f} ({x[1]:.0f}-{x[2]:.0f})"
+        if o == 0:
+            plain = {"h": h[0], "p": p[0]}
+            ovh = ovp = ""
+        else:
+            ovh = f"{100 * (plain['h'] / h[0] - 1):+.1f} %"
+            ovp = f"{100 * (plain['p'] / p[0] - 1):+.1f} %"
+        name = f"{b}x{t} {'observed' if o else 'plain'}"
+        print(f"{name:<16}{cell(h):>26}{cell(p):>26}{h[0] / p[0]:>12.2f}{ovh:>13}{ovp:>13}")
+        if o:
+            notes.append(f"{b}x{t} cache: headscope {', '.join(rows[('headscope', b, t, 1)]['kept'])}; "
+                         f"PyTorch {', '.join(rows[('pytorch', b, t, 1)]['kept'])}")
+        sums = rows[("headscope", b, t, o)]["sum"] | rows[("pytorch", b, t, o)]["sum"]
+        if max(sums) - min(sums) > 1e-3 * max(1.0, max(abs(s) for s in sums)):
+            notes.append(f"WARNING {name}: the tools' logits differ (sum of last row: {sorted(sums)})")
+print(f"tok/s: median of {h[3]} timed passes (min-max in brackets); overhead = plain/observed - 1 "
+      f"(the time an observed pass adds)")
+for n in notes:
+    print(n)
+EOF
+    rm -f "$out"
+}
+
+echo "forward.sh: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPUs; model $MODEL"
+echo "threads: $THREADS per tool; repetitions: $REPS per tool and configuration, interleaved"
+if [ -n "${OPENBLAS_CORETYPE:-}" ]; then
+    measure "OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE (the environment's own setting)"
+    saved=$OPENBLAS_CORETYPE
+    unset OPENBLAS_CORETYPE
+    measure "OPENBLAS_CORETYPE unset (OpenBLAS detects the core; the environment had $saved)"
+    export OPENBLAS_CORETYPE=$saved
+else
+    measure "OPENBLAS_CORETYPE unset (the environment's own setting: OpenBLAS detects the core)"
+    export OPENBLAS_CORETYPE=Haswell
+    measure "OPENBLAS_CORETYPE=Haswell (set for both tools; not the environment's)"
+    unset OPENBLAS_CORETYPE
+fi
