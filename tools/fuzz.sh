@@ -174,9 +174,14 @@ for t in $TARGETS; do
     if [ "$MINIMISE" = 1 ]; then
         fresh=$BUILD/min-$t
         rm -rf "$fresh" && mkdir -p "$fresh"
-        "$exe" -merge=1 -max_len=16384 "$fresh" "$corpus" "$work" >"$BUILD/merge-$t.log" 2>&1
-        rm -rf "$corpus" && mkdir -p "$corpus" && cp "$fresh"/* "$corpus"/ 2>/dev/null || true
-        echo "fuzz.sh: $t: corpus minimised to $(ls "$corpus" | wc -l) files"
+        "$exe" -merge=1 -max_len=16384 "$fresh" "$corpus" "$work" >"$BUILD/merge-$t.log" 2>&1 || true
+        n=$(find "$fresh" -type f | wc -l)
+        if [ "$n" -gt 0 ]; then # never replace the corpus with the result of a failed merge
+            rm -rf "$corpus" && mkdir -p "$corpus" && cp "$fresh"/* "$corpus"/
+            echo "fuzz.sh: $t: corpus minimised to $n files"
+        else
+            echo "fuzz.sh: $t: merge produced nothing, corpus kept (see $BUILD/merge-$t.log)" >&2
+        fi
     fi
 done
 exit $status
