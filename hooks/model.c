@@ -67,9 +67,6 @@ hs_status hs_config_validate(const hs_config *c, const char *source, hs_error *e
         return hs_fail(err, HS_ERR_FORMAT, "%s: rope_theta must be positive", source);
     if (!(c->norm_eps > 0) || c->norm_eps > 1)
         return hs_fail(err, HS_ERR_FORMAT, "%s: norm epsilon %g is out of range (0, 1]", source, (double)c->norm_eps);
-    if (c->bos_id >= c->d_vocab || c->eos_id >= c->d_vocab)
-        return hs_fail(err, HS_ERR_FORMAT, "%s: bos/eos token id (%d/%d) outside the vocabulary (%d)", source,
-                       c->bos_id, c->eos_id, c->d_vocab);
     return HS_OK;
 }
 
@@ -163,6 +160,12 @@ hs_status hs_model_open(const char *path, const char *tokenizer_path, hs_model *
         rc = hs_fail(err, HS_ERR_IO, "%s: no such file or directory", path);
         goto fail;
     }
+    /* transformers only warns about special ids outside the vocabulary (tiny test models keep
+     * GPT-2's 50256); they cannot be fed to the model, so they count as absent here */
+    if (m->cfg.bos_id >= m->cfg.d_vocab)
+        m->cfg.bos_id = -1;
+    if (m->cfg.eos_id >= m->cfg.d_vocab)
+        m->cfg.eos_id = -1;
     rc = open_model_tokenizer(m, path, tokenizer_path, is_dir, err);
     if (rc != HS_OK)
         goto fail;
