@@ -45,5 +45,5 @@ void hs_error_prefix(hs_error *err, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    snprintf(err->msg, sizeof err->msg, "%.200s: %.300s", prefix, old); /* bounded: never truncates mid-format */
 }
