@@ -1,5 +1,5 @@
 /* dtype.c — dtype names, sizes and exact float16/bfloat16 <-> float32 conversion. */
-#include "core/dtype.h"
+#include "base/dtype.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* error.c — status names and error-message formatting for hs_error records. */
-#include "core/error.h"
+#include "base/error.h"
 
 #include <stdarg.h>
 #include <stdio.h>

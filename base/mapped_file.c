@@ -1,6 +1,6 @@
 /* mapped_file.c — mmap-based read-only file access and whole-file reads for small text files. */
-#include "core/mapped_file.h"
-#include "core/error.h"
+#include "base/mapped_file.h"
+#include "base/error.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error.h"
+#include "base/error.h"
 #include "hooks/hf_json.h"
 #include "hooks/weight_reader.h"
 

@@ -1,6 +1,6 @@
 /* bpe_vocab.c — the tokenizer vocabulary: id -> piece in one string pool, piece -> id by hashing. */
 #include "hooks/bpe.h"
-#include "core/error.h"
+#include "base/error.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error.h"
+#include "base/error.h"
 #include "hooks/hooks.h"
 #include "hooks/kernels.h"
 #include "hooks/model.h"

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error.h"
+#include "base/error.h"
 #include "hooks/model.h"
 
 hs_status hs_generate_greedy(const hs_model *m, const int32_t *prompt, int n_prompt, int max_new, int stop_at_eos,

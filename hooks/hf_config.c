@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error.h"
-#include "core/mapped_file.h"
+#include "base/error.h"
+#include "base/mapped_file.h"
 
 static const hs_arch *const arch_table[] = {&hs_arch_gpt2, &hs_arch_llama, &hs_arch_neox};
 #define N_ARCHS ((int)(sizeof arch_table / sizeof arch_table[0]))

@@ -4,7 +4,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "core/error.h"
+#include "base/error.h"
 
 const json_t *hs_hf_get(const json_t *root, const char *key)
 {

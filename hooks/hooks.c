@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error.h"
+#include "base/error.h"
 
 typedef enum entry_kind { ENTRY_OBSERVE, ENTRY_INTERVENE_FN, ENTRY_BUILTIN } entry_kind;
 

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error.h"
-#include "core/mapped_file.h"
+#include "base/error.h"
+#include "base/mapped_file.h"
 
 /* Copies `rows` rows of a per-head interleaved-RoPE projection [n_heads*d_head, d_model] into the
  * rotate-half order: within each head, output row j < d_head/2 takes input row 2j and row

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/error.h"
+#include "base/error.h"
 #include "hooks/arch.h"
 #include "hooks/llama2c.h"
 #include "hooks/safetensors.h"

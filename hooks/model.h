@@ -23,7 +23,7 @@
 #define HS_HOOKS_MODEL_H
 
 #include "headscope.h"
-#include "core/dtype.h"
+#include "base/dtype.h"
 
 typedef enum hs_norm_kind { HS_NORM_LAYERNORM, HS_NORM_RMSNORM } hs_norm_kind;
 typedef enum hs_act_kind { HS_ACT_GELU_TANH, HS_ACT_GELU_ERF, HS_ACT_SILU, HS_ACT_RELU } hs_act_kind;

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/error.h"
+#include "base/error.h"
 #include "hooks/safetensors.h"
 
 /* splitmix64 then Box-Muller: a fixed, platform-independent stream for a given seed */

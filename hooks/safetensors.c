@@ -16,8 +16,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/error.h"
-#include "core/mapped_file.h"
+#include "base/error.h"
+#include "base/mapped_file.h"
 
 /* The reference implementation's own limit; it also keeps a hostile length from driving a huge
  * JSON parse. */

@@ -4,7 +4,7 @@
 #define HS_HOOKS_SAFETENSORS_H
 
 #include "headscope.h"
-#include "core/dtype.h"
+#include "base/dtype.h"
 
 typedef struct hs_st_tensor {
     const char *name;          /* owned by the archive */

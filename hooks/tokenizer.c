@@ -1,7 +1,7 @@
 /* tokenizer.c — the public tokenizer API: opening (which format a path holds), encoding through
  * the pipeline of tokenizer.h, decoding, and the per-token queries. */
 #include "hooks/tokenizer.h"
-#include "core/error.h"
+#include "base/error.h"
 
 #include <errno.h>
 #include <stdio.h>

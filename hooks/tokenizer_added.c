@@ -1,7 +1,7 @@
 /* tokenizer_added.c — added tokens (special tokens and the like): found in the text before the
  * model sees it, leftmost-longest, with HF's single_word / lstrip / rstrip rules. */
 #include "hooks/tokenizer.h"
-#include "core/error.h"
+#include "base/error.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * added tokens, byte-level and byte-fallback alphabets, and the final BOS/EOS defaults). */
 #include "hooks/tokenizer.h"
 #include "hooks/byte_level.h"
-#include "core/error.h"
+#include "base/error.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,8 +3,8 @@
  * GPT-2 regex, a ByteLevel decoder, and <|endoftext|> as a special added token. */
 #include "hooks/tokenizer.h"
 #include "hooks/byte_level.h"
-#include "core/error.h"
-#include "core/mapped_file.h"
+#include "base/error.h"
+#include "base/mapped_file.h"
 
 #include <jansson.h>
 #include <stdlib.h>

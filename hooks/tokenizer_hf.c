@@ -3,7 +3,7 @@
  * HS_ERR_UNSUPPORTED naming the field, e.g. `normalizer.type "Lowercase" is not supported`. */
 #include "hooks/tokenizer.h"
 #include "hooks/byte_level.h"
-#include "core/error.h"
+#include "base/error.h"
 
 #include <jansson.h>
 #include <stdarg.h>

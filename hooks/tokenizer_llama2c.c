@@ -9,8 +9,8 @@
  * BPE where the pair (a, b) merges into the piece a+b ranked by its score, which is how the
  * merge table is built here; bpe.c's heap then runs it in O(n log n) instead of O(n^2). */
 #include "hooks/tokenizer.h"
-#include "core/error.h"
-#include "core/mapped_file.h"
+#include "base/error.h"
+#include "base/mapped_file.h"
 
 #include <stdlib.h>
 #include <string.h>

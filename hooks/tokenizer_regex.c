@@ -2,7 +2,7 @@
  * (UTF + UCP, JIT when the platform has it), or literal strings, with HF's find_matches cuts. */
 #define _GNU_SOURCE /* memmem */
 #include "hooks/tokenizer.h"
-#include "core/error.h"
+#include "base/error.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "core/error.h"
+#include "base/error.h"
 
 void hs_wr_name(hs_weight_reader *wr, const char *fmt, ...)
 {

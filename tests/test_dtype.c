@@ -1,6 +1,6 @@
 /* test_dtype.c — float16/bfloat16 conversion is exact on every float16 and rounds to nearest even. */
 #include "tests/test.h"
-#include "core/dtype.h"
+#include "base/dtype.h"
 
 #include <stdint.h>
 #include <string.h>

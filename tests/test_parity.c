@@ -20,7 +20,7 @@
  * Set HS_PARITY_VERBOSE=1 to print the worst hook of every pass, not only of failing ones;
  * HS_PARITY_VERBOSE=2 prints the error of every hook (to revisit the tolerances). */
 #include "tests/test.h"
-#include "core/dtype.h"
+#include "base/dtype.h"
 #include "hooks/safetensors.h"
 
 #include <stdlib.h>

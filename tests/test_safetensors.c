@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/dtype.h"
+#include "base/dtype.h"
 #include "hooks/safetensors.h"
 
 static const char *join(char *buf, size_t cap, const char *dir, const char *name)

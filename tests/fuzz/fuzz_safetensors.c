@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/dtype.h"
+#include "base/dtype.h"
 #include "hooks/safetensors.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
