@@ -10,6 +10,8 @@ int cmd_info(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_sql(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 /* Prints "headscope CMD: <message>" for a failed call and returns exit status 1. */
 int cli_fail(const char *cmd, const hs_error *err);

@@ -17,7 +17,9 @@ static const struct {
     {"info", cmd_info, "print a model's architecture, sizes and parameter count"},
     {"tokenize", cmd_tokenize, "print the token ids (and strings) of a text"},
     {"generate", cmd_generate, "greedy decoding from a prompt"},
+    {"run", cmd_run, "record a prompt set's activations into an SQLite store"},
     {"demo", cmd_demo, "run the embedded default model on the default prompts"},
+    {"sql", cmd_sql, "query a store read-only, with the tensor functions"},
 };
 
 static void usage(FILE *f)

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential autoconf automake libtool pkg-config
           libsqlite3-dev sqlite3 libcairo2-dev libgsl-dev libxml2-dev
-          libopenblas-dev libjansson-dev libpcre2-dev libunistring-dev)
+          libopenblas-dev libjansson-dev libpcre2-dev libunistring-dev nettle-dev)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,421 @@
+/* recorder.c — observers that write selected hook tensors into the store, one transaction per
+ * prompt, plus the per-head attention summaries computed during the pass. */
+#include "hooks/recorder.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "hooks/model.h"
+
+void hs_record_options_default(hs_record_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->hooks = (1u << HS_HOOK_PATTERN) | (1u << HS_HOOK_Z) | (1u << HS_HOOK_RESID_POST);
+    opt->layers.all = opt->heads.all = opt->positions.all = 1;
+    opt->dtype = HS_DTYPE_F16;
+    opt->summaries = 1;
+}
+
+/* The short name of a kind: what follows "hook_", with the ln prefixes kept ("ln1.scale"). */
+static void short_name(hs_hook_kind k, char *buf, size_t cap)
+{
+    const char *full = hs_hook_kind_name(k);
+    const char *h = strstr(full, "hook_");
+    if (!strncmp(full, "ln", 2))
+        snprintf(buf, cap, "%.*s%s", (int)(h - full), full, h + 5);
+    else
+        snprintf(buf, cap, "%s", h + 5);
+}
+
+hs_status hs_record_parse_hooks(const char *spec, uint32_t *mask, hs_error *err)
+{
+    *mask = 0;
+    if (!strcmp(spec, "all")) {
+        *mask = (uint32_t)((1ull << HS_HOOK_KIND_COUNT) - 1);
+        return HS_OK;
+    }
+    char *copy = strdup(spec), *save = NULL;
+    if (!copy)
+        return hs_fail(err, HS_ERR_NOMEM, "--record: out of memory");
+    hs_status rc = HS_OK;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int found = -1;
+        for (int k = 0; k < HS_HOOK_KIND_COUNT; k++) {
+            char sn[64];
+            short_name((hs_hook_kind)k, sn, sizeof sn);
+            if (!strcmp(tok, sn) || !strcmp(tok, hs_hook_kind_name((hs_hook_kind)k)))
+                found = k;
+        }
+        if (found < 0) {
+            rc = hs_fail(err, HS_ERR_ARG,
+                         "--record: unknown hook '%s' (e.g. pattern, scores, q, k, v, z, result, attn_out, resid_pre, "
+                         "resid_mid, resid_post, mlp_pre, mlp_post, mlp_out, embed, logits, ln1.scale, or all)", tok);
+            break;
+        }
+        *mask |= 1u << found;
+    }
+    free(copy);
+    if (rc == HS_OK && !*mask)
+        rc = hs_fail(err, HS_ERR_ARG, "--record: no hooks given");
+    return rc;
+}
+
+hs_status hs_index_ranges_parse(const char *spec, int allow_negative, const char *what, hs_index_ranges *out,
+                                hs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!strcmp(spec, "all")) {
+        out->all = 1;
+        return HS_OK;
+    }
+    const char *p = spec;
+    while (*p) {
+        if (out->n == HS_RECORD_MAX_RANGES)
+            return hs_fail(err, HS_ERR_ARG, "%s: more than %d ranges in '%s'", what, HS_RECORD_MAX_RANGES, spec);
+        char *end;
+        long lo = strtol(p, &end, 10), hi;
+        if (end == p)
+            return hs_fail(err, HS_ERR_ARG, "%s: '%s' is not a list of indices or ranges like 0-5,7", what, spec);
+        p = end;
+        hi = lo;
+        if (*p == '-' || *p == ':') {
+            p++;
+            hi = strtol(p, &end, 10);
+            if (end == p)
+                return hs_fail(err, HS_ERR_ARG, "%s: range in '%s' has no end", what, spec);
+            p = end;
+        }
+        if (!allow_negative && (lo < 0 || hi < 0))
+            return hs_fail(err, HS_ERR_ARG, "%s: negative index in '%s'", what, spec);
+        if (lo > 1000000 || hi > 1000000 || lo < -1000000 || hi < -1000000)
+            return hs_fail(err, HS_ERR_ARG, "%s: index out of range in '%s'", what, spec);
+        if ((lo >= 0) == (hi >= 0) && lo > hi)
+            return hs_fail(err, HS_ERR_ARG, "%s: range %ld-%ld in '%s' is empty", what, lo, hi, spec);
+        out->lo[out->n] = (int)lo;
+        out->hi[out->n] = (int)hi;
+        out->n++;
+        if (*p == ',')
+            p++;
+        else if (*p)
+            return hs_fail(err, HS_ERR_ARG, "%s: unexpected '%c' in '%s'", what, *p, spec);
+    }
+    if (out->n == 0)
+        return hs_fail(err, HS_ERR_ARG, "%s: empty selection", what);
+    return HS_OK;
+}
+
+int hs_index_ranges_has(const hs_index_ranges *r, int i, int len)
+{
+    if (r->all)
+        return 1;
+    for (int k = 0; k < r->n; k++) {
+        int lo = r->lo[k] < 0 ? len + r->lo[k] : r->lo[k];
+        int hi = r->hi[k] < 0 ? len + r->hi[k] : r->hi[k];
+        if (i >= lo && i <= hi)
+            return 1;
+    }
+    return 0;
+}
+
+static void ranges_json(const hs_index_ranges *r, char *buf, size_t cap)
+{
+    if (r->all) {
+        snprintf(buf, cap, "\"all\"");
+        return;
+    }
+    size_t n = (size_t)snprintf(buf, cap, "\"");
+    for (int k = 0; k < r->n && n < cap; k++)
+        n += (size_t)snprintf(buf + n, cap - n, r->lo[k] == r->hi[k] ? "%s%d" : "%s%d-%d", k ? "," : "", r->lo[k],
+                              r->hi[k]);
+    if (n < cap)
+        snprintf(buf + n, cap - n, "\"");
+}
+
+char *hs_record_options_json(const hs_record_options *opt)
+{
+    char hooks[1024] = "", layers[1024], heads[1024], positions[1024];
+    size_t n = 0;
+    for (int k = 0; k < HS_HOOK_KIND_COUNT; k++)
+        if (opt->hooks & (1u << k))
+            n += (size_t)snprintf(hooks + n, sizeof hooks - n, "%s\"%s\"", n ? "," : "",
+                                  hs_hook_kind_name((hs_hook_kind)k));
+    ranges_json(&opt->layers, layers, sizeof layers);
+    ranges_json(&opt->heads, heads, sizeof heads);
+    ranges_json(&opt->positions, positions, sizeof positions);
+    const char *dt = opt->dtype == HS_DTYPE_F32 ? "f32" : opt->dtype == HS_DTYPE_BF16 ? "bf16" : "f16";
+    size_t cap = 5000;
+    char *json = malloc(cap);
+    if (json)
+        snprintf(json, cap, "{\"dtype\":\"%s\",\"heads\":%s,\"hooks\":[%s],\"layers\":%s,\"positions\":%s,\"summaries\":%s}",
+                 dt, heads, hooks, layers, positions, opt->summaries ? "true" : "false");
+    return json;
+}
+
+/* ---------------------------------------------------------------- the observers */
+
+typedef struct recorder {
+    const hs_model *m;
+    const hs_record_options *opt;
+    hs_store *store;
+    int64_t run_id, prompt_id;
+    int T;                /* positions of the current prompt */
+    int *pos_sel, n_sel;  /* selected positions of the current prompt */
+    char *positions_json; /* NULL when every position is selected */
+    float *buf;           /* gather buffer */
+    size_t cap;
+    hs_error *err;        /* where store failures are described */
+} recorder;
+
+static hs_status reserve(recorder *r, size_t n)
+{
+    if (n <= r->cap)
+        return HS_OK;
+    float *b = realloc(r->buf, n * sizeof *b);
+    if (!b)
+        return HS_ERR_NOMEM;
+    r->buf = b;
+    r->cap = n;
+    return HS_OK;
+}
+
+/* Per-head summaries of one prompt's pattern [1, H, T, T]: mean over queries of the attention on
+ * position 0, of the row entropy (nats) and of the row maximum. */
+static hs_status summarise_pattern(recorder *r, int layer, const hs_tensor *t)
+{
+    int64_t H = t->shape[1], T = t->shape[2];
+    for (int64_t h = 0; h < H; h++) {
+        double first = 0, ent = 0, mx = 0;
+        for (int64_t i = 0; i < T; i++) {
+            const float *row = t->data + (h * T + i) * T;
+            float m = 0;
+            first += row[0];
+            for (int64_t j = 0; j <= i; j++) {
+                if (row[j] > 0)
+                    ent -= row[j] * log(row[j]);
+                if (row[j] > m)
+                    m = row[j];
+            }
+            mx += m;
+        }
+        static const char *const metric[3] = {"attn_first", "attn_entropy", "attn_max"};
+        double v[3] = {first / (double)T, ent / (double)T, mx / (double)T};
+        for (int k = 0; k < 3; k++) {
+            hs_status rc = hs_store_put_head_score(r->store, r->run_id, "run", metric[k], layer, (int)h, r->prompt_id,
+                                                   v[k], r->err);
+            if (rc != HS_OK)
+                return rc;
+        }
+    }
+    return HS_OK;
+}
+
+/* Stores the selected slices of one hook tensor (batch 1). Layouts: pattern and scores are
+ * [1, head, query, key] (positions select queries); every other hook is [1, pos, (head,) rest...]. */
+static hs_status store_hook(recorder *r, const hs_hook_point *hp, const hs_tensor *t)
+{
+    const hs_record_options *o = r->opt;
+    int head_dim = hs_hook_kind_head_dim(hp->kind);
+    int head_first = head_dim == 1;
+    int64_t H = head_dim >= 0 ? t->shape[head_dim] : 1;
+    /* row: the contiguous run below the position (and head) dimension */
+    int64_t row = 1;
+    for (int d = head_first ? 3 : (head_dim >= 0 ? 3 : 2); d < t->ndim; d++)
+        row *= t->shape[d];
+    int64_t shape[HS_MAX_DIMS];
+    int ndim = 0;
+    shape[ndim++] = r->n_sel;
+    for (int d = head_first ? 3 : (head_dim >= 0 ? 3 : 2); d < t->ndim; d++)
+        shape[ndim++] = t->shape[d];
+    if (reserve(r, (size_t)(r->n_sel * row)) != HS_OK)
+        return hs_fail(r->err, HS_ERR_NOMEM, "recording: out of memory");
+    const char *hook = hs_hook_kind_name(hp->kind);
+    for (int64_t h = 0; h < H; h++) {
+        if (head_dim >= 0 && !hs_index_ranges_has(&o->heads, (int)h, (int)H))
+            continue;
+        for (int s = 0; s < r->n_sel; s++) {
+            int64_t p = r->pos_sel[s];
+            int64_t src = head_first ? (h * r->T + p) * row : (p * H + h) * row;
+            memcpy(r->buf + (size_t)s * (size_t)row, t->data + src, (size_t)row * sizeof(float));
+        }
+        hs_status rc = hs_store_put_activation(r->store, r->run_id, r->prompt_id, hook, hp->layer,
+                                               head_dim >= 0 ? (int)h : -1, r->positions_json, o->dtype, ndim, shape,
+                                               r->buf, r->err);
+        if (rc != HS_OK)
+            return rc;
+    }
+    return HS_OK;
+}
+
+static hs_status observe(void *user, const hs_hook_point *hp, const hs_tensor *t)
+{
+    recorder *r = user;
+    if (hp->layer >= 0 && !hs_index_ranges_has(&r->opt->layers, hp->layer, r->m->cfg.n_layers))
+        return HS_OK;
+    hs_status rc = HS_OK;
+    if (r->opt->hooks & (1u << hp->kind))
+        rc = store_hook(r, hp, t);
+    if (rc == HS_OK && hp->kind == HS_HOOK_PATTERN && r->opt->summaries)
+        rc = summarise_pattern(r, hp->layer, t);
+    return rc;
+}
+
+/* Selects the positions of a prompt of T tokens; positions_json stays NULL when all are kept. */
+static hs_status select_positions(recorder *r, int T)
+{
+    free(r->pos_sel);
+    free(r->positions_json);
+    r->pos_sel = malloc((size_t)T * sizeof *r->pos_sel);
+    r->positions_json = NULL;
+    r->n_sel = 0;
+    r->T = T;
+    if (!r->pos_sel)
+        return hs_fail(r->err, HS_ERR_NOMEM, "recording: out of memory");
+    for (int p = 0; p < T; p++)
+        if (hs_index_ranges_has(&r->opt->positions, p, T))
+            r->pos_sel[r->n_sel++] = p;
+    if (r->n_sel == T)
+        return HS_OK;
+    size_t cap = 16 + (size_t)r->n_sel * 12, n = 0;
+    if (!(r->positions_json = malloc(cap)))
+        return hs_fail(r->err, HS_ERR_NOMEM, "recording: out of memory");
+    n += (size_t)snprintf(r->positions_json, cap, "[");
+    for (int s = 0; s < r->n_sel; s++)
+        n += (size_t)snprintf(r->positions_json + n, cap - n, "%s%d", s ? "," : "", r->pos_sel[s]);
+    snprintf(r->positions_json + n, cap - n, "]");
+    return HS_OK;
+}
+
+/* ---------------------------------------------------------------- the loop */
+
+void hs_tokenized_set_free(hs_tokenized_set *ts)
+{
+    if (!ts)
+        return;
+    for (int i = 0; i < ts->n; i++)
+        free(ts->ids[i]);
+    free(ts->ids);
+    free(ts->n_ids);
+    free(ts);
+}
+
+hs_status hs_record_tokenize(const hs_model *m, const hs_prompt_set *set, hs_tokenized_set **out, hs_error *err)
+{
+    *out = NULL;
+    const hs_tokenizer *tok = hs_model_tokenizer(m);
+    if (!tok)
+        return hs_fail(err, HS_ERR_MISSING, "%s: the model has no tokenizer; pass --tokenizer", m->path);
+    hs_tokenized_set *ts = calloc(1, sizeof *ts);
+    hs_status rc = HS_OK;
+    if (!ts || !(ts->ids = calloc((size_t)set->n, sizeof *ts->ids)) ||
+        !(ts->n_ids = calloc((size_t)set->n, sizeof *ts->n_ids))) {
+        hs_tokenized_set_free(ts);
+        return hs_fail(err, HS_ERR_NOMEM, "tokenizing: out of memory");
+    }
+    ts->n = set->n;
+    for (int i = 0; i < set->n; i++) {
+        const hs_prompt *p = &set->prompts[i];
+        if ((rc = hs_tokenizer_encode(tok, p->text, strlen(p->text), 1, &ts->ids[i], &ts->n_ids[i], err)) != HS_OK) {
+            hs_error_prefix(err, "%s:%d", set->path, p->line);
+            break;
+        }
+        if (ts->n_ids[i] == 0) {
+            rc = hs_fail(err, HS_ERR_FORMAT, "%s:%d: the prompt encodes to no tokens", set->path, p->line);
+            break;
+        }
+        if ((int)ts->n_ids[i] > m->cfg.n_ctx) {
+            rc = hs_fail(err, HS_ERR_RANGE, "%s:%d: the prompt has %zu tokens, more than the model's context (%d)",
+                         set->path, p->line, ts->n_ids[i], m->cfg.n_ctx);
+            break;
+        }
+    }
+    if (rc != HS_OK) {
+        hs_tokenized_set_free(ts);
+        return rc;
+    }
+    *out = ts;
+    return HS_OK;
+}
+
+/* tk: the prompt's token ids [n] */
+static hs_status record_one(recorder *r, const hs_prompt *p, const int32_t *ids, size_t n, hs_hooks *hooks)
+{
+    const hs_tokenizer *tok = hs_model_tokenizer(r->m);
+    hs_status rc = hs_store_begin(r->store, r->err);
+    if (rc != HS_OK)
+        return rc;
+    hs_prompt_row row = {.idx = p->idx, .ext_id = p->id, .text = p->text, .meta_json = p->meta_json,
+                         .clean = p->clean, .corrupted = p->corrupted, .answer = p->answer, .wrong = p->wrong,
+                         .image = p->image, .n_tokens = (int)n};
+    if ((rc = hs_store_put_prompt(r->store, r->run_id, &row, &r->prompt_id, r->err)) != HS_OK)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        char text[1024];
+        if (hs_tokenizer_token_text(tok, ids[i], text, sizeof text) < 0)
+            text[0] = '\0';
+        if ((rc = hs_store_put_token(r->store, r->run_id, r->prompt_id, (int)i, ids[i], text, 0, r->err)) != HS_OK)
+            goto fail;
+    }
+    if ((rc = select_positions(r, (int)n)) != HS_OK)
+        goto fail;
+    hs_batch batch = {.ids = ids, .n_batch = 1, .n_pos = (int)n};
+    if ((rc = hs_forward(r->m, &batch, hooks, HS_BACKEND_CPU, NULL, r->err)) != HS_OK)
+        goto fail;
+    if ((rc = hs_store_commit(r->store, r->err)) != HS_OK)
+        goto fail;
+    return HS_OK;
+fail:
+    hs_store_rollback(r->store);
+    return rc;
+}
+
+hs_status hs_record_prompts(const hs_model *m, const hs_prompt_set *set, const hs_tokenized_set *ts, hs_store *store,
+                            int64_t run_id, const hs_record_options *opt, hs_record_progress_fn progress, void *user,
+                            hs_error *err)
+{
+    if (ts->n != set->n)
+        return hs_fail(err, HS_ERR_ARG, "recording: %d tokenised prompts for a set of %d", ts->n, set->n);
+    hs_status rc = HS_OK;
+    recorder r = {.m = m, .opt = opt, .store = store, .run_id = run_id, .err = err};
+    hs_hooks *hooks = NULL;
+    if ((rc = hs_hooks_new(&hooks, err)) != HS_OK)
+        return rc;
+    uint32_t observed = opt->hooks | (opt->summaries ? 1u << HS_HOOK_PATTERN : 0);
+    for (int k = 0; k < HS_HOOK_KIND_COUNT; k++) {
+        if (!(observed & (1u << k)))
+            continue;
+        char pattern[128];
+        if (hs_hook_kind_in_block((hs_hook_kind)k))
+            snprintf(pattern, sizeof pattern, "blocks.*.%s", hs_hook_kind_name((hs_hook_kind)k));
+        else
+            snprintf(pattern, sizeof pattern, "%s", hs_hook_kind_name((hs_hook_kind)k));
+        if ((rc = hs_hooks_observe(hooks, pattern, observe, &r, err)) != HS_OK)
+            goto done;
+    }
+    hs_record_progress prog = {.total = set->n};
+    for (int i = 0; i < set->n; i++) {
+        int done = 0;
+        if ((rc = hs_store_prompt_recorded(store, run_id, set->prompts[i].idx, &done, err)) != HS_OK)
+            goto done;
+        if (done) {
+            prog.skipped++;
+        } else {
+            if ((rc = record_one(&r, &set->prompts[i], ts->ids[i], ts->n_ids[i], hooks)) != HS_OK) {
+                hs_error_prefix(err, "%s:%d", set->path, set->prompts[i].line);
+                goto done;
+            }
+            prog.tokens += (int64_t)ts->n_ids[i];
+        }
+        prog.done++;
+        if (progress)
+            progress(user, &prog);
+    }
+done:
+    hs_hooks_free(hooks);
+    free(r.buf);
+    free(r.pos_sel);
+    free(r.positions_json);
+    return rc;
+}

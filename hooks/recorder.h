@@ -1,0 +1,71 @@
+/* recorder.h — recording a prompt set into the store: which hooks, layers, heads and positions to
+ * keep, in which dtype, and the loop that runs each prompt in its own transaction (resumable). */
+#ifndef HS_HOOKS_RECORDER_H
+#define HS_HOOKS_RECORDER_H
+
+#include "headscope.h"
+#include "base/dtype.h"
+#include "datasets/prompts.h"
+#include "store/store.h"
+
+#define HS_RECORD_MAX_RANGES 64
+
+/* Index ranges such as "0-5,7,-1" (negative = from the end, resolved against a length). */
+typedef struct hs_index_ranges {
+    int all;                 /* "all": every index */
+    int n;
+    int lo[HS_RECORD_MAX_RANGES], hi[HS_RECORD_MAX_RANGES]; /* inclusive, may be negative */
+} hs_index_ranges;
+
+typedef struct hs_record_options {
+    uint32_t hooks;          /* bit (1u << kind) per hs_hook_kind to store */
+    hs_index_ranges layers, heads, positions;
+    hs_dtype dtype;          /* F16 (default), F32 or BF16 */
+    int summaries;           /* per-head attention summaries into head_scores (default on) */
+} hs_record_options;
+
+/* Defaults: attention patterns, z and resid_post of every layer, head and position, float16,
+ * summaries on. */
+void hs_record_options_default(hs_record_options *opt);
+
+/* "pattern,z,resid_post": short names (the hook name after "hook_", e.g. pattern, z, q, result,
+ * attn_out, resid_pre, mlp_post, logits; ln scales as ln1.scale / ln2.scale / ln_final.scale),
+ * full kind names ("attn.hook_pattern"), or "all". */
+hs_status hs_record_parse_hooks(const char *spec, uint32_t *mask, hs_error *err);
+/* "all" or comma-separated ranges "a-b" / "a" (negative allowed when allow_negative). */
+hs_status hs_index_ranges_parse(const char *spec, int allow_negative, const char *what, hs_index_ranges *out,
+                                hs_error *err);
+/* Whether index i (0 <= i < len) is selected. */
+int hs_index_ranges_has(const hs_index_ranges *r, int i, int len);
+/* Canonical JSON of the options, for the run's identity and provenance (malloc'd, caller frees). */
+char *hs_record_options_json(const hs_record_options *opt);
+
+/* A prompt set tokenised with the model's BOS rule and checked against its context. */
+typedef struct hs_tokenized_set {
+    int n;
+    int32_t **ids;  /* [n] arrays */
+    size_t *n_ids;  /* [n] */
+} hs_tokenized_set;
+
+/* Tokenises every prompt; a prompt that encodes to nothing or is longer than the model's context
+ * is an error naming its line. Run it before opening the store, so bad input writes nothing. */
+hs_status hs_record_tokenize(const hs_model *m, const hs_prompt_set *set, hs_tokenized_set **out, hs_error *err);
+void hs_tokenized_set_free(hs_tokenized_set *ts);
+
+typedef struct hs_record_progress {
+    int done, total;         /* prompts finished in this run so far (recorded or skipped), and all */
+    int skipped;             /* prompts already recorded by an earlier, interrupted invocation */
+    int64_t tokens;          /* tokens processed in this invocation */
+} hs_record_progress;
+
+typedef void (*hs_record_progress_fn)(void *user, const hs_record_progress *p);
+
+/* Records every prompt of `set` (tokenised as `ts`) not yet recorded for run_id, each in its own
+ * transaction: prompt row, tokens, selected activations, per-head summaries. On failure the
+ * current prompt is rolled back and the store keeps every completed prompt, so the same call
+ * resumes. */
+hs_status hs_record_prompts(const hs_model *m, const hs_prompt_set *set, const hs_tokenized_set *ts, hs_store *store,
+                            int64_t run_id, const hs_record_options *opt, hs_record_progress_fn progress, void *user,
+                            hs_error *err);
+
+#endif

@@ -1,0 +1,190 @@
+/* schema.c — the store's schema, version by version: how a headscope database is recognised, and
+ * the migrations, one function per step from version N to N+1, that bring an older one up to date.
+ * Version 0 is "no schema"; the step 0 -> 1 creates the schema documented in store/store.h. */
+#include "store/schema.h"
+
+#include <stdio.h>
+
+#include "base/error.h"
+#include "store/store.h"
+
+/* Schema version 1. Types are SQLite's own (INTEGER, REAL, TEXT, BLOB); JSON columns are TEXT.
+ * Children name their parents with declared foreign keys (enforced: the store turns foreign_keys
+ * on) and go with them on delete, so `DELETE FROM runs WHERE id = ?` removes a run entirely.
+ * UNIQUE constraints treat NULLs as distinct in SQLite, so the activation slice key, where layer
+ * and head may be NULL, is a unique index on coalesce(layer, -1) and coalesce(head, -1).
+ * Indexes serve the queries users run: a hook's activations across a run, one metric across heads
+ * and analyses, a prompt's tokens (the tokens primary key), and the lookups that deletes cascade
+ * through. */
+static const char schema_v1[] =
+    "CREATE TABLE IF NOT EXISTS models (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  path TEXT NOT NULL,\n"
+    "  sha256 TEXT NOT NULL,\n"
+    "  architecture TEXT,\n"
+    "  n_layers INTEGER, n_heads INTEGER, n_kv_heads INTEGER, d_model INTEGER, d_head INTEGER,\n"
+    "  d_mlp INTEGER, d_vocab INTEGER, n_ctx INTEGER,\n"
+    "  dtype TEXT,\n"
+    "  UNIQUE (path, sha256)\n"
+    ");\n"
+    "CREATE TABLE IF NOT EXISTS runs (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  model_id INTEGER NOT NULL REFERENCES models(id),\n"
+    "  model_path TEXT NOT NULL,\n"
+    "  model_sha256 TEXT NOT NULL,\n"
+    "  architecture TEXT,\n"
+    "  tool_version TEXT,\n"
+    "  options TEXT NOT NULL,\n"
+    "  dtype TEXT NOT NULL,\n"
+    "  backend TEXT NOT NULL,\n"
+    "  prompts_path TEXT,\n"
+    "  prompts_sha256 TEXT NOT NULL,\n"
+    "  started_at TEXT NOT NULL,\n"
+    "  finished_at TEXT\n"
+    ");\n"
+    "CREATE INDEX IF NOT EXISTS runs_identity ON runs (model_sha256, prompts_sha256, dtype, backend);\n"
+    "CREATE INDEX IF NOT EXISTS runs_model ON runs (model_id);\n"
+    "CREATE TABLE IF NOT EXISTS prompts (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  idx INTEGER NOT NULL CHECK (idx >= 0),\n"
+    "  ext_id TEXT,\n"
+    "  text TEXT NOT NULL,\n"
+    "  meta TEXT,\n"
+    "  clean TEXT, corrupted TEXT, answer TEXT, wrong TEXT, image TEXT,\n"
+    "  n_tokens INTEGER NOT NULL,\n"
+    "  UNIQUE (run_id, idx)\n"
+    ");\n"
+    "CREATE TABLE IF NOT EXISTS tokens (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  prompt_id INTEGER NOT NULL REFERENCES prompts(id) ON DELETE CASCADE,\n"
+    "  pos INTEGER NOT NULL,\n"
+    "  token_id INTEGER NOT NULL,\n"
+    "  text TEXT,\n"
+    "  is_image INTEGER NOT NULL DEFAULT 0 CHECK (is_image IN (0, 1)),\n"
+    "  PRIMARY KEY (prompt_id, pos)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX IF NOT EXISTS tokens_run ON tokens (run_id);\n"
+    "CREATE TABLE IF NOT EXISTS activations (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  prompt_id INTEGER NOT NULL REFERENCES prompts(id) ON DELETE CASCADE,\n"
+    "  hook TEXT NOT NULL,\n"
+    "  layer INTEGER,\n"
+    "  head INTEGER,\n"
+    "  dtype TEXT NOT NULL CHECK (dtype IN ('f32', 'f16', 'bf16')),\n"
+    "  shape TEXT NOT NULL,\n"
+    "  positions TEXT,\n"
+    "  data BLOB NOT NULL\n"
+    ");\n"
+    "CREATE UNIQUE INDEX IF NOT EXISTS activations_slice\n"
+    "  ON activations (prompt_id, hook, coalesce(layer, -1), coalesce(head, -1));\n"
+    "CREATE INDEX IF NOT EXISTS activations_by_hook ON activations (run_id, hook, layer, head);\n"
+    "CREATE TABLE IF NOT EXISTS head_scores (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  analysis TEXT NOT NULL,\n"
+    "  metric TEXT NOT NULL,\n"
+    "  layer INTEGER,\n"
+    "  head INTEGER,\n"
+    "  prompt_id INTEGER REFERENCES prompts(id) ON DELETE CASCADE,\n"
+    "  value REAL\n"
+    ");\n"
+    "CREATE INDEX IF NOT EXISTS head_scores_by_metric ON head_scores (run_id, analysis, metric, layer, head);\n"
+    "CREATE INDEX IF NOT EXISTS head_scores_prompt ON head_scores (prompt_id);\n";
+
+static int migrate_0_to_1(sqlite3 *db)
+{
+    return sqlite3_exec(db, schema_v1, NULL, NULL, NULL);
+}
+
+/* migrations[v] takes a database from version v to v + 1. A later schema change appends one
+ * function here and bumps HS_STORE_SCHEMA_VERSION; the step must work inside the caller's
+ * transaction (no VACUUM, no journal-mode changes). */
+static const struct migration {
+    int from;
+    const char *what;
+    int (*fn)(sqlite3 *db);
+} migrations[] = {
+    {0, "creating schema version 1", migrate_0_to_1},
+};
+
+_Static_assert(sizeof migrations / sizeof migrations[0] == HS_STORE_SCHEMA_VERSION,
+               "one migration per schema version");
+
+/* Runs a one-value integer query. */
+static int query_int(sqlite3 *db, const char *sql, int *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int(st, 0);
+        rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+        rc = SQLITE_ERROR;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int hs_schema_inspect(sqlite3 *db, hs_schema_info *info)
+{
+    /* The catalogue first: reading it is what makes SQLite read (and judge) the file header. */
+    int rc = query_int(db, "SELECT count(*) FROM sqlite_master", &info->n_objects);
+    if (rc == SQLITE_OK)
+        rc = query_int(db, "PRAGMA user_version", &info->version);
+    if (rc == SQLITE_OK)
+        rc = query_int(db, "PRAGMA application_id", &info->application_id);
+    return rc;
+}
+
+hs_status hs_schema_judge(const hs_schema_info *info, const char *path, int creating, int *needs_migration,
+                          hs_error *err)
+{
+    *needs_migration = 0;
+    if (info->version > HS_STORE_SCHEMA_VERSION)
+        return hs_fail(err, HS_ERR_UNSUPPORTED,
+                       "%s: schema version %d was written by a newer headscope (this one reads up to %d)", path,
+                       info->version, HS_STORE_SCHEMA_VERSION);
+    if (info->version < 0 || (info->version > 0 && info->application_id != HS_STORE_APPLICATION_ID) ||
+        (info->application_id != 0 && info->application_id != HS_STORE_APPLICATION_ID))
+        return hs_fail(err, HS_ERR_FORMAT,
+                       "%s: not a headscope store (an SQLite database of another application: user_version %d, "
+                       "application_id 0x%08x); refusing to touch it",
+                       path, info->version, (unsigned)info->application_id);
+    if (info->version == 0 && info->n_objects > 0)
+        return hs_fail(err, HS_ERR_FORMAT,
+                       "%s: not a headscope store (an SQLite database of %d tables, indexes or views but no "
+                       "headscope schema); refusing to touch it",
+                       path, info->n_objects);
+    if (info->version == 0 && !creating)
+        return hs_fail(err, HS_ERR_FORMAT, "%s: not a headscope store (an empty database)", path);
+    if (info->version < HS_STORE_SCHEMA_VERSION) {
+        if (!creating)
+            return hs_fail(err, HS_ERR_UNSUPPORTED,
+                           "%s: schema version %d is older than this headscope's (%d); open it for writing once "
+                           "to upgrade it",
+                           path, info->version, HS_STORE_SCHEMA_VERSION);
+        *needs_migration = 1;
+    }
+    return HS_OK;
+}
+
+int hs_schema_migrate(sqlite3 *db, int from, const char **what)
+{
+    char sql[96];
+    *what = "setting the schema version";
+    for (int v = from; v < HS_STORE_SCHEMA_VERSION; v++) {
+        if (v < 0 || migrations[v].from != v)
+            return SQLITE_INTERNAL;
+        *what = migrations[v].what;
+        int rc = migrations[v].fn(db);
+        if (rc != SQLITE_OK)
+            return rc;
+    }
+    *what = "setting the schema version";
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d; PRAGMA application_id = %d", HS_STORE_SCHEMA_VERSION,
+             HS_STORE_APPLICATION_ID);
+    return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
