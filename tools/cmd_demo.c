@@ -1,69 +1,46 @@
 /* cmd_demo.c — `headscope demo [--out DIR]`: the main job on the embedded default. Until headscope
  * ships a trained toy model, the default is a small random-initialised GPT-2 that the program
- * writes itself (deterministic seed); the demo runs it on built-in prompts with observers on every
- * attention pattern and writes a per-head summary. */
+ * writes itself (deterministic seed). The demo records built-in prompts into DIR/run.db exactly as
+ * `headscope run` does and writes a per-head summary, read back from the store with SQL. */
 #include <getopt.h>
-#include <math.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "hooks/random_model.h"
+#include "hooks/run.h"
 #include "tools/commands.h"
 
-static const char *const demo_prompts[] = {
-    "When Mary and John went to the store, John gave a drink to Mary.",
-    "The war lasted from the year 1732 to the year 17",
-    "a7 kq zz 91 a7 kq zz 91 a7 kq zz 91",
-};
+static const char demo_prompts[] =
+    "{\"id\": \"ioi\", \"text\": \"When Mary and John went to the store, John gave a drink to\", \"answer\": \" Mary\", \"wrong\": \" John\"}\n"
+    "{\"id\": \"greater-than\", \"text\": \"The war lasted from the year 1732 to the year 17\"}\n"
+    "{\"id\": \"induction\", \"text\": \"a7 kq zz 91 a7 kq zz 91 a7 kq zz 91\"}\n"
+    "{\"id\": \"story\", \"text\": \"Once upon a time, there was a little girl who loved to play outside.\"}\n";
 
-/* Per-head sums over prompts and query positions, filled by the pattern observer. */
-typedef struct head_stats {
-    int n_layers, n_heads;
-    double *first;   /* [layer, head] mean attention to position 0 */
-    double *entropy; /* [layer, head] mean entropy of a query row (nats) */
-    double *prev;    /* [layer, head] mean attention to the previous token */
-    int n_prompts;
-} head_stats;
-
-static hs_status observe_pattern(void *user, const hs_hook_point *hp, const hs_tensor *t)
+/* Writes one layer x head grid of the mean of a head_scores metric over prompts. */
+static int print_grid(FILE *f, sqlite3 *db, int64_t run_id, const char *metric, const char *title, int n_heads)
 {
-    head_stats *s = user;
-    /* t: [batch, head, query_pos, key_pos] */
-    int64_t B = t->shape[0], H = t->shape[1], T = t->shape[2];
-    for (int64_t b = 0; b < B; b++)
-        for (int64_t h = 0; h < H; h++) {
-            double first = 0, ent = 0, prev = 0;
-            for (int64_t i = 0; i < T; i++) {
-                const float *row = t->data + ((b * H + h) * T + i) * T;
-                first += row[0];
-                if (i > 0)
-                    prev += row[i - 1];
-                for (int64_t j = 0; j <= i; j++)
-                    if (row[j] > 0)
-                        ent -= row[j] * log(row[j]);
-            }
-            size_t at = (size_t)hp->layer * (size_t)s->n_heads + (size_t)h;
-            s->first[at] += first / (double)T;
-            s->entropy[at] += ent / (double)T;
-            s->prev[at] += T > 1 ? prev / (double)(T - 1) : 0;
-        }
-    return HS_OK;
-}
-
-static void print_grid(FILE *f, const char *title, const head_stats *s, const double *v)
-{
-    fprintf(f, "\n%s (rows: layers, columns: heads; mean over %d prompts)\n      ", title, s->n_prompts);
-    for (int h = 0; h < s->n_heads; h++)
+    fprintf(f, "\n%s (rows: layers, columns: heads; mean over the prompts)\n      ", title);
+    for (int h = 0; h < n_heads; h++)
         fprintf(f, "   H%-3d", h);
-    fprintf(f, "\n");
-    for (int l = 0; l < s->n_layers; l++) {
-        fprintf(f, "  L%-3d", l);
-        for (int h = 0; h < s->n_heads; h++)
-            fprintf(f, " %6.3f", v[l * s->n_heads + h] / s->n_prompts);
-        fprintf(f, "\n");
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT layer, head, avg(value) FROM head_scores WHERE analysis = 'run' AND metric = ?1 "
+                               "AND run_id = ?2 GROUP BY layer, head ORDER BY layer, head", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, metric, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, run_id);
+    int last_layer = -1;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int layer = sqlite3_column_int(st, 0);
+        if (layer != last_layer)
+            fprintf(f, "\n  L%-3d", layer);
+        last_layer = layer;
+        fprintf(f, " %6.3f", sqlite3_column_double(st, 2));
     }
+    fprintf(f, "\n");
+    return sqlite3_finalize(st) == SQLITE_OK ? 0 : -1;
 }
 
 int cmd_demo(int argc, char **argv)
@@ -77,85 +54,62 @@ int cmd_demo(int argc, char **argv)
         case 'h':
             printf("usage: headscope demo [--out DIR]\n"
                    "Writes the embedded default model (for now a random-initialised 4-layer GPT-2 with a\n"
-                   "byte-level tokenizer, seed 1234: no trained model ships yet) to DIR/model, runs it on\n"
-                   "built-in prompts with observers on every attention pattern, and writes DIR/summary.txt.\n");
+                   "byte-level tokenizer, seed 1234: no trained model ships yet) to DIR/model, records the\n"
+                   "built-in prompts (DIR/prompts.jsonl) into DIR/run.db as `headscope run` does, and writes\n"
+                   "a per-head summary to DIR/summary.txt.\n");
             return 0;
         default: return 2;
         }
     }
     hs_error err = {0};
-    char model_dir[4096], summary_path[4096];
+    char model_dir[4096], prompts_path[4096], db_path[4096], summary_path[4096];
     mkdir(out, 0777);
     snprintf(model_dir, sizeof model_dir, "%s/model", out);
+    snprintf(prompts_path, sizeof prompts_path, "%s/prompts.jsonl", out);
+    snprintf(db_path, sizeof db_path, "%s/run.db", out);
     snprintf(summary_path, sizeof summary_path, "%s/summary.txt", out);
     hs_random_model_spec spec = {.n_layers = 4, .d_model = 128, .n_heads = 4, .n_ctx = 256, .d_vocab = 257,
                                  .init_std = 0.08f, .seed = 1234};
     if (hs_random_model_write(model_dir, &spec, &err) != HS_OK)
         return cli_fail("demo", &err);
-    hs_model *m = cli_open_model("demo", model_dir, NULL);
-    if (!m)
+    FILE *f = fopen(prompts_path, "w");
+    if (!f || fputs(demo_prompts, f) < 0 || fclose(f) != 0) {
+        fprintf(stderr, "headscope demo: cannot write %s\n", prompts_path);
         return 1;
-    hs_model_info info;
-    hs_model_get_info(m, &info);
-    head_stats s = {.n_layers = info.n_layers, .n_heads = info.n_heads};
-    size_t cells = (size_t)info.n_layers * (size_t)info.n_heads;
-    s.first = calloc(cells, sizeof(double));
-    s.entropy = calloc(cells, sizeof(double));
-    s.prev = calloc(cells, sizeof(double));
-    hs_hooks *hooks = NULL;
-    FILE *f = NULL;
-    int status = 1;
-    if (!s.first || !s.entropy || !s.prev || hs_hooks_new(&hooks, &err) != HS_OK ||
-        hs_hooks_observe(hooks, "blocks.*.attn.hook_pattern", observe_pattern, &s, &err) != HS_OK) {
-        cli_fail("demo", &err);
-        goto done;
+    }
+    hs_record_options opt;
+    hs_record_options_default(&opt);
+    hs_run_request req = {.model_path = model_dir, .prompts_path = prompts_path, .db_path = db_path, .opt = &opt};
+    hs_run_result res;
+    if (hs_run_record(&req, &res, &err) != HS_OK)
+        return cli_fail("demo", &err);
+
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        fprintf(stderr, "headscope demo: %s: %s\n", db_path, sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return 1;
     }
     if (!(f = fopen(summary_path, "w"))) {
         fprintf(stderr, "headscope demo: cannot write %s\n", summary_path);
-        goto done;
+        sqlite3_close(db);
+        return 1;
     }
-    fprintf(f, "headscope demo\n\nmodel: %s (%s, %d layers, %d heads, d_model %d, %lld parameters)\n", model_dir,
-            info.architecture, info.n_layers, info.n_heads, info.d_model, (long long)info.n_params);
-    fprintf(f, "note:  random-initialised weights (seed %llu); no trained model ships yet.\n",
+    fprintf(f, "headscope demo\n\nmodel:   %s (gpt2, %d layers, %d heads, d_model %d)\n", model_dir, spec.n_layers,
+            spec.n_heads, spec.d_model);
+    fprintf(f, "note:    random-initialised weights (seed %llu); no trained model ships yet.\n",
             (unsigned long long)spec.seed);
-    const hs_tokenizer *tok = hs_model_tokenizer(m);
-    for (size_t p = 0; p < sizeof demo_prompts / sizeof demo_prompts[0]; p++) {
-        int32_t *ids = NULL;
-        size_t n = 0;
-        if (hs_tokenizer_encode(tok, demo_prompts[p], strlen(demo_prompts[p]), 1, &ids, &n, &err) != HS_OK) {
-            cli_fail("demo", &err);
-            goto done;
-        }
-        hs_batch batch = {.ids = ids, .n_batch = 1, .n_pos = (int)n};
-        hs_status rc = hs_forward(m, &batch, hooks, HS_BACKEND_CPU, NULL, &err);
-        free(ids);
-        if (rc != HS_OK) {
-            cli_fail("demo", &err);
-            goto done;
-        }
-        s.n_prompts++;
-        fprintf(f, "\nprompt %zu (%zu tokens): %s\n", p, n, demo_prompts[p]);
-    }
-    print_grid(f, "attention to the first token", &s, s.first);
-    print_grid(f, "attention to the previous token", &s, s.prev);
-    print_grid(f, "attention entropy (nats)", &s, s.entropy);
-    if (fclose(f) != 0) {
-        f = NULL;
+    fprintf(f, "store:   %s (query it: ./headscope sql %s \"SELECT ...\")\n", db_path, db_path);
+    fprintf(f, "prompts: %d from %s\n", res.n_prompts, prompts_path);
+    int bad = print_grid(f, db, res.run_id, "attn_first", "attention to the first token", spec.n_heads) ||
+              print_grid(f, db, res.run_id, "attn_max", "largest attention weight of a query", spec.n_heads) ||
+              print_grid(f, db, res.run_id, "attn_entropy", "attention entropy (nats)", spec.n_heads);
+    sqlite3_close(db);
+    if (fclose(f) != 0 || bad) {
         fprintf(stderr, "headscope demo: cannot write %s\n", summary_path);
-        goto done;
+        return 1;
     }
-    f = NULL;
-    printf("headscope demo: ran %d prompts through %s (%s, %d layers x %d heads)\n", s.n_prompts, model_dir,
-           info.architecture, info.n_layers, info.n_heads);
+    printf("headscope demo: recorded %d prompts with %s into %s\n", res.n_prompts, model_dir, db_path);
     printf("result: %s\n", summary_path);
-    status = 0;
-done:
-    if (f)
-        fclose(f);
-    hs_hooks_free(hooks);
-    free(s.first);
-    free(s.entropy);
-    free(s.prev);
-    hs_model_close(m);
-    return status;
+    return 0;
 }

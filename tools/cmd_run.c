@@ -7,12 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "datasets/prompts.h"
-#include "hooks/model_hash.h"
-#include "hooks/recorder.h"
+#include "hooks/run.h"
 #include "store/fault_vfs.h"
-#include "store/store.h"
 #include "tools/commands.h"
 
 static const char run_help[] =
@@ -30,8 +26,6 @@ static const char run_help[] =
     "  --dtype T         stored dtype: f16 (default), bf16 or f32\n"
     "  --no-summaries    skip the per-head summaries (attn_first, attn_entropy, attn_max)\n"
     "  --quiet           no progress bar\n";
-
-static const char resume_hint[] = "the prompts recorded so far are kept; run the same command to resume";
 
 typedef struct progress_state {
     int tty, quiet;
@@ -120,28 +114,6 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "headscope run: --model PATH, --prompts FILE and --db DB are required\n");
         return 2;
     }
-    int status = 1;
-    hs_prompt_set *set = NULL;
-    hs_model *m = NULL;
-    hs_store *store = NULL;
-    hs_tokenized_set *ts = NULL;
-    char *options_json = NULL;
-    char model_sha[65], prompts_sha[65];
-    /* everything that can be wrong with the input is found before the store is touched */
-    if (hs_prompt_set_load(prompts_path, &set, &err) != HS_OK) {
-        cli_fail("run", &err);
-        goto done;
-    }
-    if (!(m = cli_open_model("run", model_path, tokenizer)))
-        goto done;
-    if (hs_record_tokenize(m, set, &ts, &err) != HS_OK) {
-        cli_fail("run", &err);
-        goto done;
-    }
-    if (hs_model_sha256(model_path, model_sha, &err) != HS_OK || hs_file_sha256(prompts_path, prompts_sha, &err) != HS_OK) {
-        cli_fail("run", &err);
-        goto done;
-    }
     /* tests inject disk-full faults into the store through this variable */
     const char *vfs = NULL, *fault = getenv("HS_TEST_FAULT_WRITES");
     if (fault && *fault) {
@@ -149,60 +121,25 @@ int cmd_run(int argc, char **argv)
         hs_fault_vfs_arm(atoi(fault));
         vfs = HS_FAULT_VFS_NAME;
     }
-    if (hs_store_open(db_path, HS_STORE_CREATE, vfs, &store, &err) != HS_OK) {
-        cli_fail("run", &err);
-        fprintf(stderr, "headscope run: nothing was recorded; fix the cause and run the same command\n");
-        goto done;
-    }
-    hs_model_info info;
-    hs_model_get_info(m, &info);
-    options_json = hs_record_options_json(&opt);
-    if (!options_json) {
-        fprintf(stderr, "headscope run: out of memory\n");
-        goto done;
-    }
-    static const char *const dtype_names[] = {[HS_DTYPE_F32] = "f32", [HS_DTYPE_F16] = "f16", [HS_DTYPE_BF16] = "bf16"};
-    hs_run_desc desc = {.model_path = model_path, .model_sha256 = model_sha, .architecture = info.architecture,
-                        .n_layers = info.n_layers, .n_heads = info.n_heads, .n_kv_heads = info.n_kv_heads,
-                        .d_model = info.d_model, .d_head = info.d_head, .d_mlp = info.d_mlp, .d_vocab = info.d_vocab,
-                        .n_ctx = info.n_ctx, .model_dtype = info.dtype, .tool_version = PACKAGE_VERSION,
-                        .options_json = options_json, .dtype = dtype_names[opt.dtype], .backend = "cpu",
-                        .prompts_path = prompts_path, .prompts_sha256 = prompts_sha};
-    int64_t run_id;
-    hs_run_state state;
-    if (hs_store_run_open(store, &desc, &run_id, &state, &err) != HS_OK) {
-        cli_fail("run", &err);
-        fprintf(stderr, "headscope run: %s\n", resume_hint);
-        goto done;
-    }
-    if (state == HS_RUN_COMPLETE) {
-        printf("headscope run: run %lld in %s already recorded all %d prompts; nothing to do\n", (long long)run_id,
-               db_path, set->n);
-        status = 0;
-        goto done;
-    }
     progress_state ps = {.tty = isatty(2), .quiet = quiet};
     clock_gettime(CLOCK_MONOTONIC, &ps.t0);
-    if (hs_record_prompts(m, set, ts, store, run_id, &opt, show_progress, &ps, &err) != HS_OK) {
+    hs_run_request req = {.model_path = model_path, .tokenizer_path = tokenizer, .prompts_path = prompts_path,
+                          .db_path = db_path, .vfs = vfs, .opt = &opt, .progress = show_progress, .progress_user = &ps};
+    hs_run_result res;
+    if (hs_run_record(&req, &res, &err) != HS_OK) {
         if (ps.tty && !quiet)
             fputc('\n', stderr);
         cli_fail("run", &err);
-        fprintf(stderr, "headscope run: %s\n", resume_hint);
-        goto done;
+        fprintf(stderr, "headscope run: %s\n",
+                res.store_opened ? "the prompts recorded so far are kept; run the same command to resume"
+                                 : "nothing was recorded; fix the cause and run the same command");
+        return 1;
     }
-    if (hs_store_run_finish(store, run_id, &err) != HS_OK) {
-        cli_fail("run", &err);
-        fprintf(stderr, "headscope run: %s\n", resume_hint);
-        goto done;
-    }
-    printf("headscope run: %s run %lld: %d prompts recorded%s (%s)\n", db_path, (long long)run_id, set->n,
-           state == HS_RUN_RESUMED ? ", resumed" : "", options_json);
-    status = 0;
-done:
-    free(options_json);
-    hs_tokenized_set_free(ts);
-    hs_store_close(store);
-    hs_model_close(m);
-    hs_prompt_set_free(set);
-    return status;
+    if (res.state == HS_RUN_COMPLETE)
+        printf("headscope run: run %lld in %s already recorded all %d prompts; nothing to do\n",
+               (long long)res.run_id, db_path, res.n_prompts);
+    else
+        printf("headscope run: %s run %lld: %d prompts recorded%s (%s)\n", db_path, (long long)res.run_id,
+               res.n_prompts, res.state == HS_RUN_RESUMED ? ", resumed" : "", res.options_json);
+    return 0;
 }

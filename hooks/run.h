@@ -1,0 +1,31 @@
+/* run.h — one recording run end to end: prompt set + model -> store, resuming an interrupted run.
+ * What `headscope run` and `headscope demo` both do. */
+#ifndef HS_HOOKS_RUN_H
+#define HS_HOOKS_RUN_H
+
+#include "hooks/recorder.h"
+#include "store/store.h"
+
+typedef struct hs_run_request {
+    const char *model_path, *tokenizer_path; /* tokenizer_path may be NULL */
+    const char *prompts_path, *db_path;
+    const char *vfs;                         /* SQLite VFS for the store, NULL for the default */
+    const hs_record_options *opt;
+    hs_record_progress_fn progress;          /* may be NULL */
+    void *progress_user;
+} hs_run_request;
+
+typedef struct hs_run_result {
+    int64_t run_id;
+    hs_run_state state;  /* NEW, RESUMED, or COMPLETE (nothing was left to do) */
+    int n_prompts;
+    int store_opened;    /* on failure: 1 when the store was opened, so prompts may have been kept */
+    char options_json[1024];
+} hs_run_result;
+
+/* Loads and checks the prompt set and the model (tokenising every prompt) before the store is
+ * touched, then opens the store, finds or creates the run and records what is missing. On failure
+ * err says why; every prompt recorded before the failure stays, and the same request resumes. */
+hs_status hs_run_record(const hs_run_request *req, hs_run_result *res, hs_error *err);
+
+#endif
