@@ -207,6 +207,11 @@ static hs_status set_connection_options(hs_store *s, hs_error *err)
 {
     int rc;
     if (s->mode == HS_STORE_CREATE) {
+        /* Large pages for a database that is mostly tensor BLOBs of tens of KB: fewer overflow pages
+         * to chain, write and checksum per BLOB. Takes effect only on a new, empty file. */
+        rc = sqlite3_exec(s->db, "PRAGMA page_size = 65536", NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+            return db_fail(s, err, rc, "setting the page size");
         /* WAL: the writer appends to the log while readers keep their snapshot, and a commit is one
          * append, so a killed run leaves whole prompts. The mode is persistent in the file, but
          * asking costs nothing and checking the answer catches file systems without shared memory. */
