@@ -53,6 +53,19 @@ const char *test_tmpdir(void)
     return dir;
 }
 
+int test_run_headscope(const char *args, char *out, size_t cap)
+{
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", test_headscope_program(), args);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 double test_norm_err(const float *a, const float *b, size_t n)
 {
     double maxdiff = 0, maxref = 1e-6;

@@ -6,20 +6,6 @@
 
 #include "tests/test.h"
 
-/* Runs `./headscope ARGS` with a shell, capturing stdout+stderr into out; returns the exit status. */
-static int run_cli(const char *args, char *out, size_t cap)
-{
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", test_headscope_program(), args);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 int test_cli_stories_generate_ids(void)
 {
     const char *shared = test_shared_path("models/stories260K/stories260K.bin");
@@ -28,15 +14,15 @@ int test_cli_stories_generate_ids(void)
     char model[4096], args[8192], out[65536];
     snprintf(model, sizeof model, "%s", shared);
     snprintf(args, sizeof args, "generate --model %s --prompt '' --max-new-tokens 60 --ids", model);
-    CHECK(run_cli(args, out, sizeof out) == 0);
+    CHECK(test_run_headscope(args, out, sizeof out) == 0);
     CHECK_MSG(strncmp(out, "1 403 407 261 378 432 383 286 261 376 298", 41) == 0, "got: %s", out);
     CHECK(strstr(out, " 270 333 415\n"));
     snprintf(args, sizeof args, "info --model %s", model);
-    CHECK(run_cli(args, out, sizeof out) == 0);
+    CHECK(test_run_headscope(args, out, sizeof out) == 0);
     CHECK_MSG(strstr(out, "architecture: llama") && strstr(out, "kv heads:     4") && strstr(out, "d_mlp:        172"),
               "got: %s", out);
     snprintf(args, sizeof args, "generate --model %s --prompt 'Once upon a time' --max-new-tokens 8", model);
-    CHECK(run_cli(args, out, sizeof out) == 0);
+    CHECK(test_run_headscope(args, out, sizeof out) == 0);
     CHECK_MSG(strncmp(out, "Once upon a time", 16) == 0, "got: %s", out);
     return TEST_PASS;
 }
@@ -47,7 +33,7 @@ int test_cli_bad_input_messages(void)
     const char *dir = test_tmpdir();
     /* a missing model */
     snprintf(args, sizeof args, "info --model %s/nope", dir);
-    CHECK(run_cli(args, out, sizeof out) == 1);
+    CHECK(test_run_headscope(args, out, sizeof out) == 1);
     CHECK_MSG(strstr(out, "nope") && strstr(out, "no such file"), "got: %s", out);
     /* a truncated llama2.c file */
     snprintf(args, sizeof args, "info --model %s/short.bin", dir);
@@ -58,12 +44,12 @@ int test_cli_bad_input_messages(void)
     int32_t hdr[7] = {64, 172, 5, 8, 4, 512, 512};
     fwrite(hdr, sizeof hdr, 1, f);
     fclose(f);
-    CHECK(run_cli(args, out, sizeof out) == 1);
+    CHECK(test_run_headscope(args, out, sizeof out) == 1);
     CHECK_MSG(strstr(out, "short.bin") && strstr(out, "implies"), "got: %s", out);
     /* unknown command and missing options */
-    CHECK(run_cli("frobnicate", out, sizeof out) == 2);
+    CHECK(test_run_headscope("frobnicate", out, sizeof out) == 2);
     CHECK(strstr(out, "unknown command 'frobnicate'"));
-    CHECK(run_cli("generate --prompt hi", out, sizeof out) == 2);
+    CHECK(test_run_headscope("generate --prompt hi", out, sizeof out) == 2);
     CHECK(strstr(out, "--model PATH"));
     /* a prompt longer than the context */
     const char *shared = test_shared_path("models/stories260K/stories260K.bin");
@@ -71,7 +57,7 @@ int test_cli_bad_input_messages(void)
         char model[4096];
         snprintf(model, sizeof model, "%s", shared);
         snprintf(args, sizeof args, "generate --model %s --prompt 'Once upon a time' --max-new-tokens 600 --ids", model);
-        CHECK(run_cli(args, out, sizeof out) == 1);
+        CHECK(test_run_headscope(args, out, sizeof out) == 1);
         CHECK_MSG(strstr(out, "exceed the model's context (512)"), "got: %s", out);
     }
     return TEST_PASS;
@@ -82,7 +68,7 @@ int test_cli_demo_runs(void)
     char out[65536], args[8192];
     const char *dir = test_tmpdir();
     snprintf(args, sizeof args, "demo --out %s/demo", dir);
-    CHECK_MSG(run_cli(args, out, sizeof out) == 0, "got: %s", out);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "got: %s", out);
     CHECK(strstr(out, "result: "));
     char path[4096];
     snprintf(path, sizeof path, "%s/demo/summary.txt", dir);

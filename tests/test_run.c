@@ -15,19 +15,6 @@
 #include "store/sqlext.h"
 #include "tests/test.h"
 
-static int run_cli(const char *args, char *out, size_t cap)
-{
-    char cmd[16384];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", test_headscope_program(), args);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static int write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -219,7 +206,7 @@ int test_run_stories_sql_checks(void)
     snprintf(db, sizeof db, "%s/run.db", dir);
     CHECK(write_file(prompts, prompts_text) == 0);
     snprintf(args, sizeof args, "run --model %s --prompts %s --db %s --dtype f32", model, prompts, db);
-    CHECK_MSG(run_cli(args, out, sizeof out) == 0, "%s", out);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
     CHECK_MSG(strstr(out, "3 prompts recorded"), "%s", out);
     sqlite3 *d = open_db(db);
     CHECK(d);
@@ -232,7 +219,7 @@ int test_run_stories_sql_checks(void)
     CHECK(query_int(d, "SELECT count(*) FROM prompts WHERE ext_id = '1' AND meta = '{\"task\":\"induction\"}'") == 1);
     sqlite3_close(d);
     /* the same command again has nothing to do */
-    CHECK(run_cli(args, out, sizeof out) == 0);
+    CHECK(test_run_headscope(args, out, sizeof out) == 0);
     CHECK_MSG(strstr(out, "nothing to do"), "%s", out);
     return TEST_PASS;
 }
@@ -251,7 +238,7 @@ int test_run_fixture_model_sql_checks(void)
     CHECK(write_file(prompts, prompts_text) == 0);
     snprintf(args, sizeof args, "run --model %s --prompts %s --db %s --dtype f32 --record pattern,z,resid_post,q",
              model, prompts, db);
-    CHECK_MSG(run_cli(args, out, sizeof out) == 0, "%s", out);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
     sqlite3 *d = open_db(db);
     CHECK(d);
     CHECK(check_store_by_sql(d, 3) == TEST_PASS);
@@ -262,7 +249,7 @@ int test_run_fixture_model_sql_checks(void)
     snprintf(db, sizeof db, "%s/sel.db", dir);
     snprintf(args, sizeof args, "run --model %s --prompts %s --db %s --record z,resid_post --layers 1 --heads 0,3 "
              "--positions -1", model, prompts, db);
-    CHECK_MSG(run_cli(args, out, sizeof out) == 0, "%s", out);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
     d = open_db(db);
     CHECK(d);
     CHECK(query_int(d, "SELECT count(*) FROM activations WHERE layer != 1") == 0);
@@ -341,7 +328,7 @@ int test_run_resume_after_kill9(void)
     CHECK(query_int(d, "SELECT count(*) FROM prompts p WHERE (SELECT count(*) FROM activations a WHERE a.prompt_id = p.id) != 85") == 0);
     sqlite3_close(d);
     snprintf(args, sizeof args, "run --model %s --prompts %s --db %s", model, prompts, db);
-    CHECK_MSG(run_cli(args, out, sizeof out) == 0, "%s", out);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
     CHECK_MSG(strstr(out, "resumed"), "%s", out);
     d = open_db(db);
     CHECK(d);
@@ -407,7 +394,7 @@ int test_run_disk_full_then_resume(void)
         sqlite3_close(d);
     }
     CHECK_MSG(mid_run_failures > 0, "no fault landed while prompts were being recorded");
-    CHECK_MSG(run_cli(args, out, sizeof out) == 0, "%s", out);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
     sqlite3 *d = open_db(db);
     CHECK(d);
     CHECK(query_int(d, "SELECT count(*) FROM prompts") == 30);
@@ -441,7 +428,7 @@ int test_run_bad_input(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         CHECK(write_file(prompts, cases[i].jsonl) == 0);
         snprintf(args, sizeof args, "run --model %s --prompts %s --db %s", model, prompts, db);
-        CHECK(run_cli(args, out, sizeof out) == 1);
+        CHECK(test_run_headscope(args, out, sizeof out) == 1);
         CHECK_MSG(strstr(out, cases[i].expect), "case %zu: expected '%s' in: %s", i, cases[i].expect, out);
         struct stat sb;
         CHECK_MSG(stat(db, &sb) != 0, "case %zu: a database was written for a prompt set that does not parse", i);
@@ -453,14 +440,14 @@ int test_run_bad_input(void)
     CHECK(sqlite3_exec(d, "CREATE TABLE runs(x); PRAGMA user_version = 99;", NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(d);
     snprintf(args, sizeof args, "run --model %s --prompts %s --db %s", model, prompts, db);
-    CHECK(run_cli(args, out, sizeof out) == 1);
+    CHECK(test_run_headscope(args, out, sizeof out) == 1);
     CHECK_MSG(strstr(out, "run.db") && strstr(out, "newer headscope"), "%s", out);
     /* bad options */
     snprintf(args, sizeof args, "run --model %s --prompts %s --db %s --record patern", model, prompts, db);
-    CHECK(run_cli(args, out, sizeof out) == 2);
+    CHECK(test_run_headscope(args, out, sizeof out) == 2);
     CHECK_MSG(strstr(out, "unknown hook 'patern'"), "%s", out);
     snprintf(args, sizeof args, "run --model %s --prompts %s --db %s --layers 3-1", model, prompts, db);
-    CHECK(run_cli(args, out, sizeof out) == 2);
+    CHECK(test_run_headscope(args, out, sizeof out) == 2);
     CHECK_MSG(strstr(out, "--layers"), "%s", out);
     return TEST_PASS;
 }
