@@ -73,11 +73,11 @@ measure() {
             local B=${cfg%x*} T=${cfg#*x}
             for obs in "" 1; do
                 if ((r % 2)); then
-                    run_hs "$B" "$T" "$obs" >>"$out"
-                    run_pt "$B" "$T" "$obs" >>"$out"
+                    echo "$(run_hs "$B" "$T" "$obs") round=$r" >>"$out"
+                    echo "$(run_pt "$B" "$T" "$obs") round=$r" >>"$out"
                 else
-                    run_pt "$B" "$T" "$obs" >>"$out"
-                    run_hs "$B" "$T" "$obs" >>"$out"
+                    echo "$(run_pt "$B" "$T" "$obs") round=$r" >>"$out"
+                    echo "$(run_hs "$B" "$T" "$obs") round=$r" >>"$out"
                 fi
             done
         done
@@ -85,48 +85,56 @@ measure() {
     done
     "$PYTHON" - "$out" "$CONFIGS" <<'EOF'
 import statistics, sys
-rows = {}
+med = statistics.median
+ms = {}   # (tool, b, t, observe) -> {round: [ms, ...]}
+kept, sums = {}, {}
 for line in open(sys.argv[1]):
     f = line.split()
     kv = dict(x.split("=", 1) for x in f[1:])
     key = (f[0], int(kv["batch"]), int(kv["pos"]), int(kv["observe"]))
-    r = rows.setdefault(key, {"ms": [], "kept": set(), "sum": set()})
-    r["ms"] += [float(t) for t in kv["times_ms"].split(",")]
-    r["kept"].add(f'{kv["cached_tensors"]} tensors / {kv["cached_mb"]} MB')
-    r["sum"].add(float(kv["logits_sum_last"]))
+    ms.setdefault(key, {}).setdefault(int(kv["round"]), []).extend(float(t) for t in kv["times_ms"].split(","))
+    kept.setdefault(key, set()).add(f'{kv["cached_tensors"]} tensors / {kv["cached_mb"]} MB')
+    sums.setdefault(key[1:], set()).add(float(kv["logits_sum_last"]))
 
-def tok_s(tool, b, t, o):
-    ms = rows[(tool, b, t, o)]["ms"]
-    n = b * t
-    return n / (statistics.median(ms) / 1e3), n / (max(ms) / 1e3), n / (min(ms) / 1e3), len(ms)
+def all_ms(key):
+    return [x for r in ms[key].values() for x in r]
 
-print(f'{"config":<16}{"headscope tok/s":>26}{"PyTorch tok/s":>26}{"hs/PyTorch":>12}'
-      f'{"hs overhead":>13}{"PT overhead":>13}')
+def tok_s(key):  # median (slowest-fastest)
+    n, v = key[1] * key[2], all_ms(key)
+    return f"{n / med(v) * 1e3:.1f} ({n / max(v) * 1e3:.0f}-{n / min(v) * 1e3:.0f})"
+
+def paired(num, den):  # per-round ratios (round median of num) / (round median of den)
+    return sorted(med(ms[num][r]) / med(ms[den][r]) for r in ms[num] if r in ms[den])
+
+def ratio(v):
+    return f"{med(v):.2f} ({v[0]:.2f}-{v[-1]:.2f})"
+
+def overhead(v):
+    return f"{100 * (med(v) - 1):+.0f}% ({100 * (v[0] - 1):+.0f}..{100 * (v[-1] - 1):+.0f})"
+
+print(f'{"config":<16}{"headscope tok/s":>21}{"PyTorch tok/s":>21}{"hs/PyTorch":>19}{"hs overhead":>19}{"PT overhead":>19}')
 notes = []
 for cfg in sys.argv[2].split():
     b, t = map(int, cfg.split("x"))
-    plain = {}
     for o in (0, 1):
-        h, p = tok_s("headscope", b, t, o), tok_s("pytorch", b, t, o)
-        cell = lambda x: f"{x[0]:.1f} ({x[1]:.0f}-{x[2]:.0f})"
-        if o == 0:
-            plain = {"h": h[0], "p": p[0]}
-            ovh = ovp = ""
-        else:
-            ovh = f"{100 * (plain['h'] / h[0] - 1):+.1f} %"
-            ovp = f"{100 * (plain['p'] / p[0] - 1):+.1f} %"
-        name = f"{b}x{t} {'observed' if o else 'plain'}"
-        print(f"{name:<16}{cell(h):>26}{cell(p):>26}{h[0] / p[0]:>12.2f}{ovh:>13}{ovp:>13}")
+        hk, pk = ("headscope", b, t, o), ("pytorch", b, t, o)
+        rt = ratio(paired(pk, hk))  # tok/s ratio = inverse time ratio
+        ovh = ovp = ""
         if o:
-            notes.append(f"{b}x{t} cache: headscope {', '.join(rows[('headscope', b, t, 1)]['kept'])}; "
-                         f"PyTorch {', '.join(rows[('pytorch', b, t, 1)]['kept'])}")
-        sums = rows[("headscope", b, t, o)]["sum"] | rows[("pytorch", b, t, o)]["sum"]
-        if max(sums) - min(sums) > 1e-3 * max(1.0, max(abs(s) for s in sums)):
-            notes.append(f"WARNING {name}: the tools' logits differ (sum of last row: {sorted(sums)})")
-print(f"tok/s: median of {h[3]} timed passes (min-max in brackets); overhead = plain/observed - 1 "
-      f"(the time an observed pass adds)")
-for n in notes:
-    print(n)
+            ovh = overhead(paired(hk, hk[:3] + (0,)))
+            ovp = overhead(paired(pk, pk[:3] + (0,)))
+            notes.append(f"{b}x{t} cache: headscope {', '.join(kept[hk])}; PyTorch {', '.join(kept[pk])}")
+        name = f"{b}x{t} {'observed' if o else 'plain'}"
+        print(f"{name:<16}{tok_s(hk):>21}{tok_s(pk):>21}{rt:>19}{ovh:>19}{ovp:>19}")
+        s = sums[(b, t, o)]
+        if max(s) - min(s) > 1e-3 * max(1.0, max(abs(x) for x in s)):
+            notes.append(f"WARNING {name}: the tools' logits differ (sum of the last row: {sorted(s)})")
+n = len(all_ms(hk))
+print(f"tok/s: median of {n} timed passes (slowest-fastest). hs/PyTorch (tok/s ratio) and overheads")
+print("(observed time / plain time - 1) are paired: the median of the per-round ratios (lowest-highest),")
+print("each round running both tools back to back, so that noise drifting between rounds cancels.")
+for x in notes:
+    print(x)
 EOF
     rm -f "$out"
 }

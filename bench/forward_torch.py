@@ -20,6 +20,7 @@ dict kept until the pass ends (as TransformerLens's run_with_cache does):
 """
 import argparse
 import os
+import re
 import sys
 import time
 
@@ -41,8 +42,8 @@ def blas_line(torch):
     """The line of torch.__config__.show() that names its BLAS, plus BLAS_INFO."""
     show = torch.__config__.show()
     lib = next((l.strip(" -") for l in show.splitlines() if "Math Kernel" in l or "OpenBLAS" in l), "?")
-    info = next((p.strip() for p in show.replace("\n", ",").split(",") if "BLAS_INFO" in p), "BLAS_INFO=?")
-    return f"{info}; {lib}"
+    info = re.search(r"BLAS_INFO=\w+", show)
+    return f"{info.group(0) if info else 'BLAS_INFO=?'}; {lib}"
 
 
 def main():
