@@ -2,6 +2,9 @@
 #include "base/dtype.h"
 
 #include <string.h>
+#ifdef __F16C__
+#include <immintrin.h>
+#endif
 
 static const struct { hs_dtype dt; const char *name; size_t size; } dtype_table[] = {
     {HS_DTYPE_F32, "F32", 4}, {HS_DTYPE_F16, "F16", 2}, {HS_DTYPE_BF16, "BF16", 2},
@@ -92,6 +95,19 @@ uint16_t hs_f32_to_f16(float f)
     if (rem > 0x1000 || (rem == 0x1000 && (half & 1)))
         half++; /* may carry into the exponent, which is the correct rounding */
     return (uint16_t)half;
+}
+
+void hs_f32_to_f16_array(const float *src, uint16_t *dst, size_t n)
+{
+    size_t i = 0;
+#ifdef __F16C__
+    for (; i + 8 <= n; i += 8) {
+        __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        _mm_storeu_si128((__m128i *)(dst + i), h);
+    }
+#endif
+    for (; i < n; i++)
+        dst[i] = hs_f32_to_f16(src[i]);
 }
 
 float hs_bf16_to_f32(uint16_t b)

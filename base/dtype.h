@@ -19,6 +19,11 @@ uint16_t hs_f32_to_f16(float f);   /* round to nearest even */
 float hs_bf16_to_f32(uint16_t b);
 uint16_t hs_f32_to_bf16(float f);  /* round to nearest even; NaN stays NaN */
 
+/* Converts n float32 values to float16 (round to nearest even), the optimised twin of
+ * hs_f32_to_f16: F16C vector instructions when the build targets them, else the scalar loop.
+ * Equal to hs_f32_to_f16 on every input except NaN payloads (any NaN stays a NaN). */
+void hs_f32_to_f16_array(const float *src, uint16_t *dst, size_t n);
+
 /* Converts n elements of a float dtype (F32, F16, BF16, F64) at src (any alignment,
  * little-endian) to float32 at dst. Returns 0, or -1 for a non-float dtype. */
 int hs_convert_to_f32(hs_dtype dt, const void *src, float *dst, size_t n);

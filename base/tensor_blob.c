@@ -51,11 +51,8 @@ size_t hs_blob_encode(void *out, hs_dtype dtype, int ndim, const int64_t *shape,
     case HS_DTYPE_F32:
         memcpy(data, values, (size_t)n * 4);
         break;
-    case HS_DTYPE_F16:
-        for (int64_t i = 0; i < n; i++) {
-            uint16_t h = hs_f32_to_f16(values[i]);
-            memcpy(data + 2 * i, &h, 2);
-        }
+    case HS_DTYPE_F16: /* data sits at 8 + 4·ndim bytes: 2-byte aligned within a malloc'd buffer */
+        hs_f32_to_f16_array(values, (uint16_t *)(void *)data, (size_t)n);
         break;
     default:
         for (int64_t i = 0; i < n; i++) {

@@ -3,6 +3,7 @@
 #include "base/dtype.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 int test_dtype_roundtrip(void)
@@ -35,5 +36,45 @@ int test_dtype_roundtrip(void)
     CHECK(hs_convert_to_f32(HS_DTYPE_F16, src, out, 2) == 0);
     CHECK(out[0] == 1.0f && out[1] == -1.0f);
     CHECK(hs_convert_to_f32(HS_DTYPE_I32, src, out, 1) == -1);
+    return TEST_PASS;
+}
+
+/* The vectorised float16 conversion against its scalar twin: every float16 value and the midpoints
+ * between neighbours (ties), subnormals, overflow, infinities, NaN, and random floats; lengths that
+ * are not multiples of the vector width. */
+int test_dtype_f16_array_twin(void)
+{
+    enum { N = 3 * 65536 + 1000 + 5 };
+    float *src = malloc(N * sizeof *src);
+    uint16_t *fast = malloc(N * sizeof *fast);
+    CHECK(src && fast);
+    size_t n = 0;
+    for (uint32_t h = 0; h < 0x10000; h++) {
+        float v = hs_f16_to_f32((uint16_t)h);
+        float next = hs_f16_to_f32((uint16_t)(h + 1));
+        src[n++] = v;
+        src[n++] = (v + next) / 2;               /* a tie (or an overflow to inf near the top) */
+        src[n++] = v * 1.0009765625f;            /* just off a representable value */
+    }
+    uint32_t seed = 12345;
+    for (int i = 0; i < 1000; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        uint32_t bits = seed;
+        memcpy(&src[n++], &bits, 4);
+    }
+    src[n++] = 1e9f, src[n++] = -1e-9f, src[n++] = 65520.0f, src[n++] = INFINITY, src[n++] = NAN;
+    CHECK(n == N);
+    for (size_t len = N - 3; len <= N; len++) { /* tails of every length mod 8 near the end */
+        hs_f32_to_f16_array(src, fast, len);
+        for (size_t i = 0; i < len; i++) {
+            uint16_t ref = hs_f32_to_f16(src[i]);
+            if (src[i] != src[i])
+                CHECK_MSG((fast[i] & 0x7c00) == 0x7c00 && (fast[i] & 0x3ff), "NaN at %zu became 0x%04x", i, fast[i]);
+            else
+                CHECK_MSG(fast[i] == ref, "value %.9g (%zu): fast 0x%04x, reference 0x%04x", src[i], i, fast[i], ref);
+        }
+    }
+    free(src);
+    free(fast);
     return TEST_PASS;
 }

@@ -1,5 +1,6 @@
 /* test_list.h — the table of tests: one line each, run in this order by tests/runner.c. */
 HS_TEST(dtype_roundtrip)
+HS_TEST(dtype_f16_array_twin)
 HS_TEST(kernels_linear)
 HS_TEST(kernels_attention)
 HS_TEST(kernels_checker_catches_planted_error)
