@@ -299,6 +299,26 @@ static hs_status parse_added(const ctx *c, const json_t *list)
     return HS_OK;
 }
 
+/* A component parser: reads the JSON object j (named `field` in messages) into c->tok. */
+typedef hs_status (*component_parser)(const ctx *c, const json_t *j, const char *field);
+
+/* {"type": "Sequence", key: [...]}: parses each element with `parse`, naming it field.key[i]. */
+static hs_status parse_sequence(const ctx *c, const json_t *j, const char *field, const char *key,
+                                component_parser parse)
+{
+    const json_t *arr;
+    hs_status st = get_array(c, j, field, key, &arr);
+    if (st != HS_OK)
+        return st;
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        char sub[256];
+        snprintf(sub, sizeof sub, "%s.%s[%zu]", field, key, i);
+        if ((st = parse(c, json_array_get(arr, i), sub)) != HS_OK)
+            return st;
+    }
+    return HS_OK;
+}
+
 /* ---------------------------------------------------------------- normalizers */
 
 static hs_status parse_normalizer(const ctx *c, const json_t *j, const char *field)
@@ -310,18 +330,8 @@ static hs_status parse_normalizer(const ctx *c, const json_t *j, const char *fie
         return HS_OK;
     if ((st = get_type(c, j, field, &type)) != HS_OK)
         return st;
-    if (strcmp(type, "Sequence") == 0) {
-        const json_t *arr;
-        if ((st = get_array(c, j, field, "normalizers", &arr)) != HS_OK)
-            return st;
-        for (size_t i = 0; i < json_array_size(arr); i++) {
-            char sub[256];
-            snprintf(sub, sizeof sub, "%s.normalizers[%zu]", field, i);
-            if ((st = parse_normalizer(c, json_array_get(arr, i), sub)) != HS_OK)
-                return st;
-        }
-        return HS_OK;
-    }
+    if (strcmp(type, "Sequence") == 0)
+        return parse_sequence(c, j, field, "normalizers", parse_normalizer);
     static const struct { const char *name; hs_norm_kind kind; } forms[] = {
         {"NFC", HS_NORM_NFC}, {"NFD", HS_NORM_NFD}, {"NFKC", HS_NORM_NFKC}, {"NFKD", HS_NORM_NFKD},
         {"Prepend", HS_NORM_PREPEND}, {"Replace", HS_NORM_REPLACE}};
@@ -376,18 +386,8 @@ static hs_status parse_pretok(const ctx *c, const json_t *j, const char *field)
         return HS_OK;
     if ((st = get_type(c, j, field, &type)) != HS_OK)
         return st;
-    if (strcmp(type, "Sequence") == 0) {
-        const json_t *arr;
-        if ((st = get_array(c, j, field, "pretokenizers", &arr)) != HS_OK)
-            return st;
-        for (size_t i = 0; i < json_array_size(arr); i++) {
-            char sub[256];
-            snprintf(sub, sizeof sub, "%s.pretokenizers[%zu]", field, i);
-            if ((st = parse_pretok(c, json_array_get(arr, i), sub)) != HS_OK)
-                return st;
-        }
-        return HS_OK;
-    }
+    if (strcmp(type, "Sequence") == 0)
+        return parse_sequence(c, j, field, "pretokenizers", parse_pretok);
     if (strcmp(type, "ByteLevel") != 0 && strcmp(type, "Split") != 0 && strcmp(type, "Metaspace") != 0 &&
         strcmp(type, "Digits") != 0)
         return unsupported(c, field, type);
@@ -446,18 +446,8 @@ static hs_status parse_decoder(const ctx *c, const json_t *j, const char *field)
     if ((st = get_type(c, j, field, &type)) != HS_OK)
         return st;
     tok->has_decoder = 1;
-    if (strcmp(type, "Sequence") == 0) {
-        const json_t *arr;
-        if ((st = get_array(c, j, field, "decoders", &arr)) != HS_OK)
-            return st;
-        for (size_t i = 0; i < json_array_size(arr); i++) {
-            char sub[256];
-            snprintf(sub, sizeof sub, "%s.decoders[%zu]", field, i);
-            if ((st = parse_decoder(c, json_array_get(arr, i), sub)) != HS_OK)
-                return st;
-        }
-        return HS_OK;
-    }
+    if (strcmp(type, "Sequence") == 0)
+        return parse_sequence(c, j, field, "decoders", parse_decoder);
     static const struct { const char *name; hs_dec_kind kind; } kinds[] = {
         {"ByteLevel", HS_DEC_BYTE_LEVEL}, {"Replace", HS_DEC_REPLACE}, {"ByteFallback", HS_DEC_BYTE_FALLBACK},
         {"Fuse", HS_DEC_FUSE}, {"Strip", HS_DEC_STRIP}, {"Metaspace", HS_DEC_METASPACE}};
@@ -527,18 +517,8 @@ static hs_status parse_post(const ctx *c, const json_t *j, const char *field)
         return st;
     if (strcmp(type, "ByteLevel") == 0)
         return HS_OK; /* offsets only */
-    if (strcmp(type, "Sequence") == 0) {
-        const json_t *arr;
-        if ((st = get_array(c, j, field, "processors", &arr)) != HS_OK)
-            return st;
-        for (size_t i = 0; i < json_array_size(arr); i++) {
-            char sub[256];
-            snprintf(sub, sizeof sub, "%s.processors[%zu]", field, i);
-            if ((st = parse_post(c, json_array_get(arr, i), sub)) != HS_OK)
-                return st;
-        }
-        return HS_OK;
-    }
+    if (strcmp(type, "Sequence") == 0)
+        return parse_sequence(c, j, field, "processors", parse_post);
     if (strcmp(type, "TemplateProcessing") == 0) {
         /* a special token before $A in the single-sequence template is the BOS that encodings get */
         const json_t *single;
