@@ -1,6 +1,7 @@
 /* runner.c — the one test runner: runs each test of test_list.h in its own process and prints
  * "N passed, N failed, N skipped". Arguments select tests by name prefix; -l lists them. */
 #define _GNU_SOURCE
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,13 +45,22 @@ const char *test_headscope_program(void)
     return path_buf;
 }
 
+/* Each test's temporary directories live under one directory per test (HS_TEST_TMP, made by the
+ * runner before the test starts), removed after the test unless it failed. */
 const char *test_tmpdir(void)
 {
-    static char dir[256];
-    snprintf(dir, sizeof dir, "/tmp/hs-test-XXXXXX");
+    static char dir[512];
+    const char *base = getenv("HS_TEST_TMP");
+    snprintf(dir, sizeof dir, "%s/XXXXXX", base ? base : "/tmp");
     if (!mkdtemp(dir))
         return "/tmp";
     return dir;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
 }
 
 int test_run_headscope(const char *args, char *out, size_t cap)
@@ -103,6 +113,12 @@ int main(int argc, char **argv)
             continue;
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
+        char tmp[256];
+        snprintf(tmp, sizeof tmp, "/tmp/hs-test-%s-XXXXXX", tests[i].name);
+        if (mkdtemp(tmp)) {
+            chmod(tmp, 0755); /* tests that drop privileges must still reach their own directories */
+            setenv("HS_TEST_TMP", tmp, 1);
+        }
         fflush(stdout);
         pid_t pid = fork();
         if (pid == 0)
@@ -124,6 +140,10 @@ int main(int argc, char **argv)
             if (WIFSIGNALED(status))
                 fprintf(stderr, "%s: killed by signal %d\n", tests[i].name, WTERMSIG(status));
         }
+        if (verdict[0] == 'F')
+            fprintf(stderr, "%s: its temporary files are kept in %s\n", tests[i].name, tmp);
+        else
+            nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
         printf("%s: %s (%.2fs)\n", verdict, tests[i].name, secs);
     }
     printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
