@@ -27,7 +27,7 @@ typedef struct workspace {
     float *pre;      /* [N, d_mlp] */
     float *pre_lin;  /* [N, d_mlp] gated MLPs only */
     float *mlp_out;  /* [N, d_model] */
-    float *logits;   /* [N, d_vocab] */
+    float *logits;   /* [N, d_vocab], only when unembed.hook_out is wanted but no logits_out given */
 } workspace;
 
 static void workspace_free(workspace *w)
@@ -37,7 +37,8 @@ static void workspace_free(workspace *w)
         free(p[i]);
 }
 
-static hs_status workspace_alloc(workspace *w, const hs_config *c, int B, int T, int want_result, hs_error *err)
+static hs_status workspace_alloc(workspace *w, const hs_config *c, int B, int T, int want_result, int want_logits,
+                                 hs_error *err)
 {
     memset(w, 0, sizeof *w);
     size_t N = (size_t)B * T, d = (size_t)c->d_model, hq = (size_t)c->n_heads * c->d_head,
@@ -51,7 +52,7 @@ static hs_status workspace_alloc(workspace *w, const hs_config *c, int B, int T,
         {&w->z, N * hq, 1},         {&w->result, N * c->n_heads * d, want_result},
         {&w->attn_out, N * d, 1},   {&w->pre, N * c->d_mlp, 1},
         {&w->pre_lin, N * c->d_mlp, c->gated_mlp},
-        {&w->mlp_out, N * d, 1},    {&w->logits, N * c->d_vocab, 1},
+        {&w->mlp_out, N * d, 1},    {&w->logits, N * c->d_vocab, want_logits},
     };
     for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++) {
         if (!plan[i].needed)
@@ -315,7 +316,11 @@ hs_status hs_forward(const hs_model *m, const hs_batch *batch, hs_hooks *hooks, 
         hs_hook_point hp = {HS_HOOK_RESULT, l};
         want_result = hs_hooks_wanted(hooks, &hp);
     }
-    if ((rc = workspace_alloc(&p->w, c, p->B, p->T, want_result, err)) != HS_OK)
+    /* The unembedding is a fifth of a GPT-2-small pass: skipped when nobody wants logits, and
+     * written straight into the caller's array when there is one. */
+    hs_hook_point logits_hp = {HS_HOOK_LOGITS, -1};
+    int want_logits_hook = hs_hooks_wanted(hooks, &logits_hp);
+    if ((rc = workspace_alloc(&p->w, c, p->B, p->T, want_result, want_logits_hook && !logits_out, err)) != HS_OK)
         return rc;
     if ((rc = embed(p, batch)) != HS_OK)
         goto done;
@@ -325,11 +330,12 @@ hs_status hs_forward(const hs_model *m, const hs_batch *batch, hs_hooks *hooks, 
     if ((rc = apply_norm(p, p->w.x, m->ln_f_w, m->ln_f_b, HS_HOOK_LN_FINAL_SCALE, HS_HOOK_LN_FINAL_NORMALIZED, -1)) !=
         HS_OK)
         goto done;
-    p->k->linear(p->w.logits, p->w.xn, m->W_U, m->b_U, p->N, c->d_model, c->d_vocab);
-    if ((rc = fire(p, HS_HOOK_LOGITS, -1, p->w.logits, 3, p->T, c->d_vocab, 0)) != HS_OK)
-        goto done;
-    if (logits_out)
-        memcpy(logits_out, p->w.logits, (size_t)p->N * c->d_vocab * sizeof(float));
+    if (logits_out || want_logits_hook) {
+        float *logits = logits_out ? logits_out : p->w.logits;
+        p->k->linear(logits, p->w.xn, m->W_U, m->b_U, p->N, c->d_model, c->d_vocab);
+        if ((rc = fire(p, HS_HOOK_LOGITS, -1, logits, 3, p->T, c->d_vocab, 0)) != HS_OK)
+            goto done;
+    }
 done:
     workspace_free(&p->w);
     return rc;

@@ -228,7 +228,8 @@ typedef struct hs_batch {
 } hs_batch;
 
 /* Runs the model on a batch, calling hooks (may be NULL). When logits_out is not NULL it
- * receives [n_batch, n_pos, d_vocab] floats (caller-allocated). Fails with HS_ERR_RANGE for ids
+ * receives [n_batch, n_pos, d_vocab] floats (caller-allocated); when it is NULL and nobody hooks
+ * unembed.hook_out, the unembedding is not computed at all. Fails with HS_ERR_RANGE for ids
  * outside the vocabulary or n_pos beyond the context, naming the offending batch row and
  * position. The model is not modified; one model may serve several threads' passes. */
 hs_status hs_forward(const hs_model *model, const hs_batch *batch, hs_hooks *hooks,
