@@ -46,7 +46,8 @@ const char *test_headscope_program(void)
 }
 
 /* Each test's temporary directories live under one directory per test (HS_TEST_TMP, made by the
- * runner before the test starts), removed after the test unless it failed. */
+ * runner before the test starts), removed after the test unless it failed or HS_TEST_KEEP is set
+ * (to look at what a test wrote: HS_TEST_KEEP=1 tests/hs-test viz_heatmap_png). */
 const char *test_tmpdir(void)
 {
     static char dir[512];
@@ -140,7 +141,7 @@ int main(int argc, char **argv)
             if (WIFSIGNALED(status))
                 fprintf(stderr, "%s: killed by signal %d\n", tests[i].name, WTERMSIG(status));
         }
-        if (verdict[0] == 'F')
+        if (verdict[0] == 'F' || getenv("HS_TEST_KEEP"))
             fprintf(stderr, "%s: its temporary files are kept in %s\n", tests[i].name, tmp);
         else
             nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential autoconf automake libtool pkg-config
-          libsqlite3-dev sqlite3 libcairo2-dev libgsl-dev libxml2-dev
+          libsqlite3-dev sqlite3 libcairo2-dev libpango1.0-dev libgsl-dev libxml2-dev
           libopenblas-dev libjansson-dev libpcre2-dev libunistring-dev nettle-dev)
 
 missing=()
