@@ -2,6 +2,7 @@
  * and a clear message (naming the file or field) with a non-zero exit status on bad input. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include "tests/test.h"
@@ -78,5 +79,11 @@ int test_cli_demo_runs(void)
     out[n] = '\0';
     fclose(f);
     CHECK(strstr(out, "attention to the first token") && strstr(out, "L3 "));
+    snprintf(path, sizeof path, "%s/demo/report/index.html", dir);
+    CHECK(access(path, R_OK) == 0);
+    /* a second demo into the same folder replaces the report and resumes nothing: all done */
+    snprintf(args, sizeof args, "demo --out %s/demo", dir);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "got: %s", out);
+    CHECK(access(path, R_OK) == 0);
     return TEST_PASS;
 }

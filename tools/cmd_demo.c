@@ -1,7 +1,8 @@
 /* cmd_demo.c — `headscope demo [--out DIR]`: the main job on the embedded default. Until headscope
  * ships a trained toy model, the default is a small random-initialised GPT-2 that the program
  * writes itself (deterministic seed). The demo records built-in prompts into DIR/run.db exactly as
- * `headscope run` does and writes a per-head summary, read back from the store with SQL. */
+ * `headscope run` does, writes a per-head summary read back from the store with SQL, and the
+ * store's HTML report (DIR/report/index.html). */
 #include <getopt.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "hooks/random_model.h"
+#include "report/report.h"
 #include "hooks/run.h"
 #include "tools/commands.h"
 
@@ -56,7 +58,7 @@ int cmd_demo(int argc, char **argv)
                    "Writes the embedded default model (for now a random-initialised 4-layer GPT-2 with a\n"
                    "byte-level tokenizer, seed 1234: no trained model ships yet) to DIR/model, records the\n"
                    "built-in prompts (DIR/prompts.jsonl) into DIR/run.db as `headscope run` does, and writes\n"
-                   "a per-head summary to DIR/summary.txt.\n");
+                   "a per-head summary to DIR/summary.txt and the HTML report to DIR/report/index.html.\n");
             return 0;
         default: return 2;
         }
@@ -109,7 +111,12 @@ int cmd_demo(int argc, char **argv)
         fprintf(stderr, "headscope demo: cannot write %s\n", summary_path);
         return 1;
     }
+    char report_dir[4096];
+    snprintf(report_dir, sizeof report_dir, "%s/report", out);
+    if (hs_report_write(db_path, report_dir, NULL, NULL, &err) != HS_OK)
+        return cli_fail("demo", &err);
     printf("headscope demo: recorded %d prompts with %s into %s\n", res.n_prompts, model_dir, db_path);
-    printf("result: %s\n", summary_path);
+    printf("summary: %s\n", summary_path);
+    printf("result: %s/index.html (open it in a browser)\n", report_dir);
     return 0;
 }

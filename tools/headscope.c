@@ -20,6 +20,7 @@ static const struct {
     {"run", cmd_run, "record a prompt set's activations into an SQLite store"},
     {"demo", cmd_demo, "run the embedded default model on the default prompts"},
     {"sql", cmd_sql, "query a store read-only, with the tensor functions"},
+    {"report", cmd_report, "write a store's static HTML report with its figures"},
 };
 
 static void usage(FILE *f)

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential autoconf automake libtool pkg-config
           libsqlite3-dev sqlite3 libcairo2-dev libpango1.0-dev libgsl-dev libxml2-dev
-          libopenblas-dev libjansson-dev libpcre2-dev libunistring-dev nettle-dev)
+          libopenblas-dev libjansson-dev libpcre2-dev libunistring-dev nettle-dev
+          chromium)  # chromium: the report's browser test (skipped without it)
 
 missing=()
 for p in "${packages[@]}"; do

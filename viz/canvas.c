@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/utf8.h"
 
 struct hs_canvas {
     double width, height;
@@ -51,15 +52,13 @@ double hs_canvas_height(const hs_canvas *c) { return c->height; }
 size_t hs_canvas_count(const hs_canvas *c) { return c->n; }
 const hs_canvas_item *hs_canvas_item_at(const hs_canvas *c, size_t i) { return i < c->n ? &c->items[i] : NULL; }
 
-/* A malloc'd copy of s with invalid UTF-8 replaced by U+FFFD (pango and the SVG writer both need
- * valid UTF-8; pango would otherwise warn on stderr). NULL in, NULL out; *fail set on no memory. */
+/* A malloc'd copy of s that pango and every renderer can take: valid UTF-8 with only characters
+ * XML allows (see base/utf8.h). NULL in, NULL out; *fail set on no memory. */
 static char *dup_utf8(const char *s, int *fail)
 {
     if (!s)
         return NULL;
-    char *valid = g_utf8_make_valid(s, -1);
-    char *copy = valid ? strdup(valid) : NULL;
-    g_free(valid);
+    char *copy = hs_utf8_xml_safe_str(s);
     if (!copy)
         *fail = 1;
     return copy;

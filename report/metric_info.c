@@ -1,0 +1,43 @@
+/* metric_info.c — the table of per-head metrics the report knows how to describe (see
+ * metric_info.h). Definitions follow ../shared/ANALYSES.md and the analyses' own help texts. */
+#include "report/metric_info.h"
+
+#include <stddef.h>
+#include <string.h>
+
+static const hs_metric_info metrics[] = {
+    {"run", "attn_first", "Attention on the first token",
+     "Mean over query positions i of A[i, 0], the attention a head pays to position 0; averaged over "
+     "prompts. Computed while recording (headscope run --summaries).",
+     HS_COLORMAP_SEQUENTIAL, 0},
+    {"run", "attn_entropy", "Attention entropy (nats)",
+     "Mean over query positions i of H_i = -sum_k A[i, k] log A[i, k]; low values are focused heads, "
+     "high values spread attention. Averaged over prompts.",
+     HS_COLORMAP_SEQUENTIAL, 0},
+    {"run", "attn_max", "Maximum attention per row",
+     "Mean over query positions i of max_k A[i, k]; 1 means every query attends to one key. "
+     "Averaged over prompts.",
+     HS_COLORMAP_SEQUENTIAL, 0},
+};
+
+static const struct {
+    const char *analysis, *description;
+} analyses[] = {
+    {"run", "Per-head summaries computed during the recording run from every attention pattern."},
+};
+
+const hs_metric_info *hs_metric_info_find(const char *analysis, const char *metric)
+{
+    for (size_t i = 0; i < sizeof metrics / sizeof metrics[0]; i++)
+        if (strcmp(metrics[i].analysis, analysis) == 0 && strcmp(metrics[i].metric, metric) == 0)
+            return &metrics[i];
+    return NULL;
+}
+
+const char *hs_analysis_description(const char *analysis)
+{
+    for (size_t i = 0; i < sizeof analyses / sizeof analyses[0]; i++)
+        if (strcmp(analyses[i].analysis, analysis) == 0)
+            return analyses[i].description;
+    return NULL;
+}

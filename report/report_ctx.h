@@ -1,0 +1,51 @@
+/* report_ctx.h — what the report's section writers share: the store, the page being written,
+ * the staging folder figures go into, options and counters. Internal to report/. */
+#ifndef HS_REPORT_REPORT_CTX_H
+#define HS_REPORT_REPORT_CTX_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "headscope.h"
+#include "report/html.h"
+#include "report/report.h"
+
+typedef struct hs_report_ctx {
+    sqlite3 *db;                   /* the store, read-only */
+    hs_html *h;                    /* index.html */
+    const char *dir;               /* staging folder: index.html and fig/ are written here */
+    const hs_report_options *opt;
+    hs_report_summary *sum;
+    int next_figure;               /* figure files are numbered in the order they are written */
+} hs_report_ctx;
+
+/* The model dimensions a run was recorded with. */
+typedef struct hs_report_run {
+    int64_t id;
+    int n_layers, n_heads;
+    const char *label;             /* "run 3" */
+} hs_report_run;
+
+/* Section writers; each writes a <section> into ctx->h. */
+hs_status hs_report_section_runs(hs_report_ctx *ctx, hs_error *err);
+hs_status hs_report_section_prompts(hs_report_ctx *ctx, const hs_report_run *run, hs_error *err);
+hs_status hs_report_section_scores(hs_report_ctx *ctx, const hs_report_run *run, hs_error *err);
+/* The attention viewer: init writes the colour table once, before any run; section_attention
+ * embeds a run's first prompts; attention_viewer writes the controls and the script, last. */
+hs_status hs_report_attention_init(hs_report_ctx *ctx, hs_error *err);
+hs_status hs_report_section_attention(hs_report_ctx *ctx, const hs_report_run *run, hs_error *err);
+hs_status hs_report_attention_viewer(hs_report_ctx *ctx, hs_error *err);
+
+/* A prepared statement or an error naming the store's failure. */
+hs_status hs_report_prepare(hs_report_ctx *ctx, const char *sql, sqlite3_stmt **st, hs_error *err);
+/* sqlite3_column_text as a C string ("" for NULL). */
+const char *hs_report_col(sqlite3_stmt *st, int i);
+
+/* Writes one figure from a display list as fig/NNN-slug.{png,svg,pdf} (the formats in opt) and
+ * the <figure> element that shows it (SVG in an <object>, so its tooltips work, with the PNG
+ * inside as a fallback) with links to every format and the caption. slug is sanitised. */
+struct hs_canvas;
+hs_status hs_report_figure(hs_report_ctx *ctx, const struct hs_canvas *c, const char *slug, const char *caption,
+                           hs_error *err);
+
+#endif

@@ -1,0 +1,256 @@
+/* section_scores.c — one report section per analysis in head_scores: for each metric a layer x
+ * head heatmap of its value over the prompt set (the row with prompt_id NULL when the analysis
+ * stored one, else the mean of the per-prompt rows), the top heads, and the metric's definition. */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "report/metric_info.h"
+#include "report/report_ctx.h"
+#include "viz/heatmap.h"
+
+typedef struct head_value {
+    int layer, head;
+    double value;
+    int n_prompts;
+} head_value;
+
+/* The metric's per-head values over the prompt set. *out is malloc'd. */
+static hs_status read_metric(hs_report_ctx *ctx, const hs_report_run *run, const char *analysis, const char *metric,
+                             head_value **out, int *n_out, hs_error *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    sqlite3_stmt *st;
+    HS_TRY(hs_report_prepare(ctx,
+                             "SELECT layer, head, "
+                             "  CASE WHEN sum(prompt_id IS NULL) > 0 THEN avg(CASE WHEN prompt_id IS NULL THEN value END) "
+                             "       ELSE avg(value) END, "
+                             "  count(prompt_id) "
+                             "FROM head_scores WHERE run_id = ?1 AND analysis = ?2 AND metric = ?3 "
+                             "  AND layer IS NOT NULL AND head IS NOT NULL "
+                             "GROUP BY layer, head ORDER BY layer, head",
+                             &st, err));
+    sqlite3_bind_int64(st, 1, run->id);
+    sqlite3_bind_text(st, 2, analysis, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, metric, -1, SQLITE_STATIC);
+    head_value *v = NULL;
+    int n = 0, cap = 0;
+    hs_status rc = HS_OK;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 256;
+            head_value *g = realloc(v, (size_t)cap * sizeof *v);
+            if (!g) {
+                rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+                break;
+            }
+            v = g;
+        }
+        v[n].layer = sqlite3_column_int(st, 0);
+        v[n].head = sqlite3_column_int(st, 1);
+        v[n].value = sqlite3_column_type(st, 2) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 2);
+        v[n].n_prompts = sqlite3_column_int(st, 3);
+        n++;
+    }
+    sqlite3_finalize(st);
+    if (rc != HS_OK) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n_out = n;
+    return HS_OK;
+}
+
+static int by_value_desc(const void *a, const void *b)
+{
+    double x = ((const head_value *)a)->value, y = ((const head_value *)b)->value;
+    if (isnan(x) || isnan(y))
+        return isnan(x) - isnan(y);
+    return (x < y) - (x > y);
+}
+
+static int by_abs_desc(const void *a, const void *b)
+{
+    double x = fabs(((const head_value *)a)->value), y = fabs(((const head_value *)b)->value);
+    if (isnan(x) || isnan(y))
+        return isnan(x) - isnan(y);
+    return (x < y) - (x > y);
+}
+
+static hs_status write_metric(hs_report_ctx *ctx, const hs_report_run *run, const char *analysis, const char *metric,
+                              hs_error *err)
+{
+    head_value *v;
+    int n;
+    HS_TRY(read_metric(ctx, run, analysis, metric, &v, &n, err));
+    const hs_metric_info *info = hs_metric_info_find(analysis, metric);
+    hs_html *h = ctx->h;
+    char title[256];
+    snprintf(title, sizeof title, "%s", info ? info->title : metric);
+    hs_html_start(h, "h4", NULL);
+    hs_html_text(h, title);
+    hs_html_text(h, " ");
+    hs_html_start(h, "code", NULL);
+    hs_html_textf(h, "%s / %s", analysis, metric);
+    hs_html_end(h);
+    hs_html_end(h);
+    hs_html_element(h, "p", info ? info->definition : "No definition is registered for this metric.", "class", "def",
+                    NULL);
+    if (n == 0) {
+        hs_html_element(h, "p", "No per-head values (the rows have no layer or head).", NULL);
+        free(v);
+        return HS_OK;
+    }
+
+    int L = run->n_layers, H = run->n_heads, any_negative = 0;
+    for (int i = 0; i < n; i++) {
+        if (v[i].layer >= L)
+            L = v[i].layer + 1;
+        if (v[i].head >= H)
+            H = v[i].head + 1;
+        any_negative |= v[i].value < 0;
+    }
+    hs_status rc = HS_OK;
+    int opened = 0;
+    hs_heatmap *map = NULL;
+    hs_canvas *canvas = NULL;
+    float *grid = malloc((size_t)L * (size_t)H * sizeof *grid);
+    char **rows = calloc((size_t)L, sizeof *rows), **cols = calloc((size_t)H, sizeof *cols);
+    if (!grid || !rows || !cols) {
+        rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < L * H; i++)
+        grid[i] = NAN;
+    for (int i = 0; i < n; i++)
+        if (v[i].layer >= 0 && v[i].head >= 0)
+            grid[v[i].layer * H + v[i].head] = (float)v[i].value;
+    for (int l = 0; l < L; l++)
+        if (asprintf(&rows[l], "L%d", l) < 0)
+            rows[l] = NULL;
+    for (int k = 0; k < H; k++)
+        if (asprintf(&cols[k], "H%d", k) < 0)
+            cols[k] = NULL;
+    for (int l = 0; l < L; l++)
+        if (!rows[l])
+            rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    for (int k = 0; k < H; k++)
+        if (!cols[k])
+            rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    if (rc != HS_OK)
+        goto done;
+    hs_colormap cmap = info ? info->colormap : (any_negative ? HS_COLORMAP_DIVERGING : HS_COLORMAP_SEQUENTIAL);
+    if ((rc = hs_heatmap_create(L, H, grid, &map, err)) != HS_OK ||
+        (rc = hs_heatmap_set_row_labels(map, (const char *const *)rows, 0, err)) != HS_OK ||
+        (rc = hs_heatmap_set_col_labels(map, (const char *const *)cols, 0, err)) != HS_OK ||
+        (rc = hs_heatmap_set_label_join(map, "", err)) != HS_OK ||
+        (rc = hs_heatmap_set_title(map, title, err)) != HS_OK ||
+        (rc = hs_heatmap_set_axis_labels(map, "head", "layer", err)) != HS_OK)
+        goto done;
+    hs_heatmap_set_colormap(map, cmap);
+    hs_heatmap_set_cell_size(map, H > 24 ? 16 : 28);
+    if ((rc = hs_heatmap_draw(map, &canvas, err)) != HS_OK)
+        goto done;
+    hs_html_start(h, "div", "class", "metric", NULL); /* figure and top heads side by side */
+    opened = 1;
+    char slug[128], caption[512];
+    snprintf(slug, sizeof slug, "%s-%s-run%lld", analysis, metric, (long long)run->id);
+    snprintf(caption, sizeof caption, "%s by layer and head (%s). Hover a cell for its exact value.", title,
+             run->label);
+    if ((rc = hs_report_figure(ctx, canvas, slug, caption, err)) != HS_OK)
+        goto done;
+
+    /* top heads */
+    int rank_abs = info ? info->rank_by_abs : any_negative;
+    qsort(v, (size_t)n, sizeof *v, rank_abs ? by_abs_desc : by_value_desc);
+    hs_html_start(h, "table", "class", "top-heads", NULL);
+    hs_html_start(h, "tr", NULL);
+    hs_html_element(h, "th", "rank", NULL);
+    hs_html_element(h, "th", "head", NULL);
+    hs_html_element(h, "th", "value", NULL);
+    hs_html_element(h, "th", "prompts", NULL);
+    hs_html_end(h);
+    for (int i = 0; i < n && i < ctx->opt->top_heads; i++) {
+        hs_html_start(h, "tr", NULL);
+        hs_html_start(h, "td", "class", "num", NULL);
+        hs_html_textf(h, "%d", i + 1);
+        hs_html_end(h);
+        hs_html_start(h, "td", NULL);
+        hs_html_textf(h, "L%dH%d", v[i].layer, v[i].head);
+        hs_html_end(h);
+        hs_html_start(h, "td", "class", "num", NULL);
+        hs_html_textf(h, "%.4g", v[i].value);
+        hs_html_end(h);
+        hs_html_start(h, "td", "class", "num", NULL);
+        hs_html_textf(h, "%d", v[i].n_prompts);
+        hs_html_end(h);
+        hs_html_end(h);
+    }
+    hs_html_end(h);
+done:
+    if (opened)
+        hs_html_end(h);
+    hs_canvas_free(canvas);
+    hs_heatmap_free(map);
+    if (rows)
+        for (int l = 0; l < L; l++)
+            free(rows[l]);
+    if (cols)
+        for (int k = 0; k < H; k++)
+            free(cols[k]);
+    free(rows), free(cols), free(grid), free(v);
+    return rc;
+}
+
+hs_status hs_report_section_scores(hs_report_ctx *ctx, const hs_report_run *run, hs_error *err)
+{
+    sqlite3_stmt *st;
+    HS_TRY(hs_report_prepare(ctx,
+                             "SELECT DISTINCT analysis, metric FROM head_scores WHERE run_id = ?1 "
+                             "ORDER BY analysis = 'run', analysis, metric",
+                             &st, err));
+    sqlite3_bind_int64(st, 1, run->id);
+    hs_status rc = HS_OK;
+    char *current = NULL;
+    while (rc == HS_OK && sqlite3_step(st) == SQLITE_ROW) {
+        const char *analysis = hs_report_col(st, 0), *metric = hs_report_col(st, 1);
+        if (!current || strcmp(current, analysis) != 0) {
+            if (current)
+                hs_html_end(ctx->h);
+            free(current);
+            current = strdup(analysis);
+            if (!current) {
+                rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+                break;
+            }
+            char id[160];
+            snprintf(id, sizeof id, "run-%lld-analysis-%d", (long long)run->id, ctx->sum->analyses + 1);
+            hs_html_start(ctx->h, "section", "class", "analysis", "id", id, NULL);
+            hs_html_start(ctx->h, "h3", NULL);
+            hs_html_text(ctx->h, "Analysis: ");
+            hs_html_text(ctx->h, analysis);
+            hs_html_end(ctx->h);
+            const char *about = hs_analysis_description(analysis);
+            if (about)
+                hs_html_element(ctx->h, "p", about, NULL);
+            ctx->sum->analyses++;
+        }
+        /* copies: write_metric runs other statements, which may not disturb this row's text */
+        char *a = strdup(analysis), *m = strdup(metric);
+        if (!a || !m)
+            rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+        else
+            rc = write_metric(ctx, run, a, m, err);
+        free(a), free(m);
+    }
+    if (current)
+        hs_html_end(ctx->h);
+    free(current);
+    sqlite3_finalize(st);
+    return rc;
+}

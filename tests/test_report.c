@@ -1,0 +1,518 @@
+/* test_report.c — the HTML report: every page and figure parses (libxml2, strict XML), its
+ * structure matches the store (figures per metric, cells and tooltips per head, top heads,
+ * prompt rows, viewer data), hostile prompt text stays text, a rewrite replaces the old report
+ * and a foreign folder is refused, and a real browser (headless Chromium) renders it without
+ * console errors and not blank. */
+#include <cairo.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hooks/random_model.h"
+#include "report/report.h"
+#include "tests/test.h"
+#include "viz/colormap.h"
+
+#define XHTML_NS "http://www.w3.org/1999/xhtml"
+#define SVG_NS "http://www.w3.org/2000/svg"
+
+static int write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs(text, f);
+    return fclose(f);
+}
+
+static int xml_errors;
+static void on_xml_error(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    xml_errors++;
+    fprintf(stderr, "libxml2: %s", msg);
+}
+
+/* Parses path as strict XML; NULL (and a message) on any error or warning. */
+static xmlDocPtr parse_strict(const char *path)
+{
+    xml_errors = 0;
+    xmlSetGenericErrorFunc(NULL, on_xml_error);
+    xmlDocPtr doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
+    xmlSetGenericErrorFunc(NULL, NULL);
+    if (doc && xml_errors) {
+        xmlFreeDoc(doc);
+        doc = NULL;
+    }
+    if (!doc)
+        fprintf(stderr, "%s: does not parse as XML\n", path);
+    return doc;
+}
+
+static xmlXPathObjectPtr xpath(xmlDocPtr doc, xmlNodePtr at, const char *expr)
+{
+    xmlXPathContextPtr c = xmlXPathNewContext(doc);
+    xmlXPathRegisterNs(c, BAD_CAST "h", BAD_CAST XHTML_NS);
+    xmlXPathRegisterNs(c, BAD_CAST "s", BAD_CAST SVG_NS);
+    if (at)
+        c->node = at;
+    xmlXPathObjectPtr r = xmlXPathEvalExpression(BAD_CAST expr, c);
+    xmlXPathFreeContext(c);
+    return r;
+}
+
+static int count(xmlDocPtr doc, const char *expr)
+{
+    xmlXPathObjectPtr r = xpath(doc, NULL, expr);
+    int n = r && r->nodesetval ? r->nodesetval->nodeNr : -1;
+    xmlXPathFreeObject(r);
+    return n;
+}
+
+/* Records a small store with a random GPT-2 (2 layers, 4 heads) and the given prompts. */
+static int make_store(const char *dir, const char *prompts_jsonl, char *db, size_t cap)
+{
+    char model[512], prompts[512], args[4096], out[16384];
+    snprintf(model, sizeof model, "%s/model", dir);
+    snprintf(prompts, sizeof prompts, "%s/prompts.jsonl", dir);
+    snprintf(db, cap, "%s/run.db", dir);
+    hs_error err = {0};
+    hs_random_model_spec spec = {.n_layers = 2, .d_model = 32, .n_heads = 4, .n_ctx = 128, .d_vocab = 257,
+                                 .init_std = 0.3f, .seed = 11};
+    CHECK_OK(hs_random_model_write(model, &spec, &err), &err);
+    CHECK(write_text(prompts, prompts_jsonl) == 0);
+    snprintf(args, sizeof args, "run --model %s --prompts %s --db %s --quiet", model, prompts, db);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    return TEST_PASS;
+}
+
+static const char plain_prompts[] =
+    "{\"id\": \"a\", \"text\": \"When Mary and John went to the store, John gave a drink to\", \"answer\": \" Mary\", "
+    "\"wrong\": \" John\"}\n"
+    "{\"id\": \"b\", \"text\": \"The war lasted from the year 1732 to the year 17\"}\n"
+    "{\"id\": \"c\", \"text\": \"Once upon a time\\nthere was\\ta cat.\"}\n";
+
+/* Checks one heatmap SVG of the report against the store: L*H cells, each tooltip "LxHy = v" with
+ * v the mean of the metric's per-prompt values, and the fill the colour map gives v. */
+static int check_heatmap_svg(sqlite3 *db, const char *svg_path, const char *analysis, const char *metric, int L,
+                             int H)
+{
+    xmlDocPtr doc = parse_strict(svg_path);
+    CHECK(doc);
+    xmlXPathObjectPtr cells = xpath(doc, NULL, "//s:rect[@class='cell']");
+    CHECK(cells && cells->nodesetval);
+    CHECK_MSG(cells->nodesetval->nodeNr == L * H, "%s: %d cells", svg_path, cells->nodesetval->nodeNr);
+    double lo = INFINITY, hi = -INFINITY;
+    sqlite3_stmt *st;
+    CHECK(sqlite3_prepare_v2(db,
+                             "SELECT avg(value) FROM head_scores WHERE analysis = ?1 AND metric = ?2 "
+                             "GROUP BY layer, head",
+                             -1, &st, NULL) == SQLITE_OK);
+    sqlite3_bind_text(st, 1, analysis, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, metric, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        double v = sqlite3_column_double(st, 0);
+        lo = fmin(lo, v), hi = fmax(hi, v);
+    }
+    sqlite3_finalize(st);
+    CHECK(sqlite3_prepare_v2(db,
+                             "SELECT avg(value) FROM head_scores WHERE analysis = ?1 AND metric = ?2 "
+                             "AND layer = ?3 AND head = ?4",
+                             -1, &st, NULL) == SQLITE_OK);
+    for (int i = 0; i < cells->nodesetval->nodeNr; i++) {
+        xmlNodePtr cell = cells->nodesetval->nodeTab[i];
+        xmlChar *fill = xmlGetProp(cell, BAD_CAST "fill");
+        xmlXPathObjectPtr t = xpath(doc, cell, "s:title");
+        CHECK(t && t->nodesetval && t->nodesetval->nodeNr == 1);
+        xmlChar *tip = xmlNodeGetContent(t->nodesetval->nodeTab[0]);
+        int layer, head;
+        double shown;
+        CHECK_MSG(sscanf((const char *)tip, "L%dH%d = %lf", &layer, &head, &shown) == 3, "tooltip '%s'", tip);
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, analysis, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, metric, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, layer);
+        sqlite3_bind_int(st, 4, head);
+        CHECK(sqlite3_step(st) == SQLITE_ROW);
+        double want = sqlite3_column_double(st, 0);
+        /* tooltips print 4 significant digits */
+        CHECK_MSG(fabs(shown - want) <= 5e-4 * fabs(want) + 1e-12, "%s: '%s' but the store says %.6g", svg_path, tip,
+                  want);
+        uint8_t rgb[3];
+        hs_colormap_rgb(HS_COLORMAP_SEQUENTIAL, hi > lo ? (want - lo) / (hi - lo) : 0.5, rgb);
+        char hex[8];
+        snprintf(hex, sizeof hex, "#%02x%02x%02x", rgb[0], rgb[1], rgb[2]);
+        CHECK_MSG(fill && strcmp((const char *)fill, hex) == 0, "%s: %s filled %s, colour map gives %s", svg_path, tip,
+                  fill, hex);
+        xmlFree(tip), xmlFree(fill);
+        xmlXPathFreeObject(t);
+    }
+    sqlite3_finalize(st);
+    xmlXPathFreeObject(cells);
+    xmlFreeDoc(doc);
+    return TEST_PASS;
+}
+
+int test_report_structure(void)
+{
+    char dir[256], db[512], out_dir[512], args[2048], out[16384], path[1024];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    CHECK(make_store(dir, plain_prompts, db, sizeof db) == TEST_PASS);
+    snprintf(out_dir, sizeof out_dir, "%s/report", dir);
+    snprintf(args, sizeof args, "report --db %s --out %s --viewer-prompts 2", db, out_dir);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    CHECK_MSG(strstr(out, "3 figures") && strstr(out, "2 prompts in the viewer"), "%s", out);
+
+    snprintf(path, sizeof path, "%s/index.html", out_dir);
+    xmlDocPtr doc = parse_strict(path);
+    CHECK(doc);
+    sqlite3 *s;
+    CHECK(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+
+    /* the three recording summaries: one figure each, with every format on disk */
+    CHECK(count(doc, "//h:figure") == 3);
+    CHECK(count(doc, "//h:figure/h:object[@type='image/svg+xml']/h:img") == 3);
+    CHECK(count(doc, "//h:figcaption/h:a") == 9);
+    xmlXPathObjectPtr objs = xpath(doc, NULL, "//h:figure/h:object");
+    static const char *metrics[3] = {"attn_entropy", "attn_first", "attn_max"};
+    for (int i = 0; i < 3; i++) {
+        xmlNodePtr o = objs->nodesetval->nodeTab[i];
+        xmlChar *data = xmlGetProp(o, BAD_CAST "data"), *w = xmlGetProp(o, BAD_CAST "width"),
+                *h = xmlGetProp(o, BAD_CAST "height");
+        CHECK_MSG(strstr((const char *)data, metrics[i]), "figure %d is %s, expected %s", i, data, metrics[i]);
+        snprintf(path, sizeof path, "%s/%s", out_dir, (const char *)data);
+        CHECK(check_heatmap_svg(s, path, "run", metrics[i], 2, 4) == TEST_PASS);
+        /* the PNG beside it has the size the page reserves */
+        size_t n = strlen(path);
+        memcpy(path + n - 3, "png", 3);
+        cairo_surface_t *png = cairo_image_surface_create_from_png(path);
+        CHECK_MSG(cairo_surface_status(png) == CAIRO_STATUS_SUCCESS, "%s", path);
+        CHECK(cairo_image_surface_get_width(png) == atoi((const char *)w));
+        CHECK(cairo_image_surface_get_height(png) == atoi((const char *)h));
+        cairo_surface_destroy(png);
+        memcpy(path + n - 3, "pdf", 3);
+        struct stat stt;
+        CHECK(stat(path, &stt) == 0 && stt.st_size > 1000);
+        xmlFree(data), xmlFree(w), xmlFree(h);
+    }
+    xmlXPathFreeObject(objs);
+
+    /* top heads: the first row of attn_first's table is the store's argmax */
+    sqlite3_stmt *st;
+    CHECK(sqlite3_prepare_v2(s,
+                             "SELECT 'L' || layer || 'H' || head FROM head_scores WHERE metric = 'attn_first' "
+                             "GROUP BY layer, head ORDER BY avg(value) DESC LIMIT 1",
+                             -1, &st, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW);
+    char best[32];
+    snprintf(best, sizeof best, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    xmlXPathObjectPtr top = xpath(doc, NULL, "(//h:table[@class='top-heads'])[2]/h:tr[2]/h:td[2]");
+    CHECK(top && top->nodesetval && top->nodesetval->nodeNr == 1);
+    xmlChar *shown = xmlNodeGetContent(top->nodesetval->nodeTab[0]);
+    CHECK_MSG(strcmp((const char *)shown, best) == 0, "top head %s, store says %s", shown, best);
+    xmlFree(shown);
+    xmlXPathFreeObject(top);
+    CHECK(count(doc, "//h:table[@class='top-heads']/h:tr") == 3 * (1 + 8)); /* 8 heads < --top 10 */
+
+    /* every link, image and object names a file of the report (or an anchor on the page) */
+    xmlXPathObjectPtr refs = xpath(doc, NULL, "//@src | //@href | //@data");
+    CHECK(refs && refs->nodesetval && refs->nodesetval->nodeNr >= 3 * 4);
+    for (int i = 0; i < refs->nodesetval->nodeNr; i++) {
+        xmlChar *ref = xmlNodeGetContent(refs->nodesetval->nodeTab[i]);
+        if (ref[0] == '#') {
+            char expr[256];
+            snprintf(expr, sizeof expr, "//*[@id='%s']", (const char *)ref + 1);
+            CHECK_MSG(count(doc, expr) == 1, "link to a missing anchor %s", ref);
+        } else {
+            CHECK_MSG(!strchr((const char *)ref, ':') && ref[0] != '/', "a link leaves the report: %s", ref);
+            snprintf(path, sizeof path, "%s/%s", out_dir, (const char *)ref);
+            CHECK_MSG(access(path, R_OK) == 0, "%s is linked but missing", ref);
+        }
+        xmlFree(ref);
+    }
+    xmlXPathFreeObject(refs);
+
+    /* prompt rows, runs rows, viewer data for the first two prompts */
+    CHECK(count(doc, "//h:table[@class='prompts']/h:tr") == 1 + 3);
+    CHECK(count(doc, "//h:table[@class='runs']/h:tr") == 1 + 1);
+    CHECK(count(doc, "//h:script[contains(., 'HS_VIEW.prompts.push')]") == 2);
+    CHECK(count(doc, "//h:div[@id='hs-viewer']") == 1);
+    sqlite3_close(s);
+    xmlFreeDoc(doc);
+    return TEST_PASS;
+}
+
+/* Hostile prompt text and tokens (markup, quotes, CDATA ends, invalid UTF-8, control characters)
+ * come out as text: the page parses, holds only our scripts, and shows the text. */
+int test_report_escaping(void)
+{
+    char dir[256], db[512], out_dir[512], args[2048], out[16384], path[1024];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    static const char hostile_prompts[] =
+        "{\"id\": \"<b>x</b>\", \"text\": \"<script>alert(1)</script></svg>]]><!-- \\\"q\\\" 'a' &amp; </td>\"}\n"
+        "{\"id\": \"2\", \"text\": \"plain\"}\n";
+    CHECK(make_store(dir, hostile_prompts, db, sizeof db) == TEST_PASS);
+    /* invalid UTF-8 and a control character cannot come through JSON: put them in directly */
+    sqlite3 *s;
+    CHECK(sqlite3_open(db, &s) == SQLITE_OK);
+    CHECK(sqlite3_exec(s,
+                       "UPDATE prompts SET text = CAST(X'3c7363726970743ebeef01ff5d5d3e' AS TEXT) WHERE idx = 1;"
+                       "UPDATE tokens SET text = CAST(X'3c2f7363726970743eff' AS TEXT) WHERE pos = 0;"
+                       "UPDATE head_scores SET analysis = '<img src=x onerror=alert(2)>' WHERE metric = 'attn_max';",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(s);
+    snprintf(out_dir, sizeof out_dir, "%s/report", dir);
+    snprintf(args, sizeof args, "report --db %s --out %s", db, out_dir);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    snprintf(path, sizeof path, "%s/index.html", out_dir);
+    xmlDocPtr doc = parse_strict(path);
+    CHECK(doc);
+    /* scripts: the colour table, one per viewer prompt (2), the viewer itself; no other */
+    CHECK_MSG(count(doc, "//h:script") == 4, "%d scripts", count(doc, "//h:script"));
+    CHECK(count(doc, "//h:script[contains(., '<script>alert')]") == 0);
+    /* the viewer's prompt label carries the text as an escaped string literal */
+    CHECK(count(doc, "//h:script[contains(., '\\u003cscript\\u003ealert(1)\\u003c/script\\u003e')]") == 1);
+    CHECK(count(doc, "//h:img[@onerror] | //*[@onerror] | //h:b | //h:svg | //s:svg") == 0);
+    /* the text is there, as text */
+    xmlXPathObjectPtr td = xpath(doc, NULL, "//h:table[@class='prompts']/h:tr[2]/h:td[3]");
+    CHECK(td && td->nodesetval && td->nodesetval->nodeNr == 1);
+    xmlChar *text = xmlNodeGetContent(td->nodesetval->nodeTab[0]);
+    CHECK_MSG(strcmp((const char *)text, "<script>alert(1)</script></svg>]]><!-- \"q\" 'a' &amp; </td>") == 0,
+              "prompt shown as '%s'", text);
+    xmlFree(text);
+    xmlXPathFreeObject(td);
+    td = xpath(doc, NULL, "//h:table[@class='prompts']/h:tr[3]/h:td[3]");
+    text = xmlNodeGetContent(td->nodesetval->nodeTab[0]);
+    /* 0xbe 0xef: invalid, 0x01: not allowed in XML, 0xff: invalid -> U+FFFD each */
+    CHECK_MSG(strcmp((const char *)text, "<script>\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd]]>") == 0,
+              "invalid UTF-8 prompt shown as '%s'", text);
+    xmlFree(text);
+    xmlXPathFreeObject(td);
+    CHECK(count(doc, "//h:h3[. = 'Analysis: <img src=x onerror=alert(2)>']") == 1);
+    xmlFreeDoc(doc);
+    /* the raw bytes: user text never appears unescaped */
+    FILE *f = fopen(path, "rb");
+    CHECK(f);
+    static char page[1 << 22];
+    size_t n = fread(page, 1, sizeof page - 1, f);
+    fclose(f);
+    page[n] = '\0';
+    CHECK(!strstr(page, "<script>alert") && !strstr(page, "</svg>") && !strstr(page, "<img src=x"));
+    CHECK(!strstr(page, "\xff") && !strstr(page, "\xbe\xef"));
+    /* every SVG parses too (hostile analysis name in a title) */
+    for (int i = 1; i <= 3; i++) {
+        snprintf(args, sizeof args, "ls %s/fig/00%d-*.svg > %s/svg.txt", out_dir, i, dir);
+        CHECK(system(args) == 0);
+        snprintf(path, sizeof path, "%s/svg.txt", dir);
+        f = fopen(path, "r");
+        char svg[1024];
+        CHECK(f && fgets(svg, sizeof svg, f));
+        fclose(f);
+        svg[strcspn(svg, "\n")] = '\0';
+        xmlDocPtr d = parse_strict(svg);
+        CHECK(d);
+        xmlFreeDoc(d);
+    }
+    return TEST_PASS;
+}
+
+/* Writing a report twice replaces the first (no stale files); a folder that is not a report is
+ * refused and left as it was; a failed write leaves the old report in place. */
+int test_report_replace(void)
+{
+    char dir[256], db[512], out_dir[512], path[1024], out[256];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    CHECK(make_store(dir, plain_prompts, db, sizeof db) == TEST_PASS);
+    snprintf(out_dir, sizeof out_dir, "%s/report", dir);
+    hs_report_options opt;
+    hs_report_options_default(&opt);
+    hs_error err = {0};
+    CHECK_OK(hs_report_write(db, out_dir, &opt, NULL, &err), &err);
+    snprintf(path, sizeof path, "%s/fig/stale.png", out_dir);
+    CHECK(write_text(path, "old") == 0);
+    opt.formats = HS_REPORT_SVG;
+    CHECK_OK(hs_report_write(db, out_dir, &opt, NULL, &err), &err);
+    CHECK(access(path, F_OK) != 0);
+    snprintf(path, sizeof path, "%s/fig/001-run-attn_entropy-run1.png", out_dir);
+    CHECK(access(path, F_OK) != 0); /* only SVG this time */
+    snprintf(path, sizeof path, "%s/fig/001-run-attn_entropy-run1.svg", out_dir);
+    CHECK(access(path, F_OK) == 0);
+    /* no staging folders left beside it */
+    snprintf(path, sizeof path, "ls -A %s | grep -c tmp", dir);
+    FILE *p = popen(path, "r");
+    CHECK(p && fgets(out, sizeof out, p));
+    pclose(p);
+    CHECK_MSG(atoi(out) == 0, "%s staging folders left", out);
+
+    /* a foreign folder */
+    char foreign[512];
+    snprintf(foreign, sizeof foreign, "%s/papers", dir);
+    CHECK(mkdir(foreign, 0755) == 0);
+    snprintf(path, sizeof path, "%s/thesis.tex", foreign);
+    CHECK(write_text(path, "precious") == 0);
+    hs_status rc = hs_report_write(db, foreign, &opt, NULL, &err);
+    CHECK(rc == HS_ERR_ARG);
+    CHECK_MSG(strstr(err.msg, foreign) && strstr(err.msg, "not empty"), "%s", err.msg);
+    CHECK(access(path, F_OK) == 0);
+
+    /* a store that is not there: error names it, the old report stays */
+    char missing[512];
+    snprintf(missing, sizeof missing, "%s/missing.db", dir);
+    CHECK(hs_report_write(missing, out_dir, &opt, NULL, &err) != HS_OK);
+    CHECK_MSG(strstr(err.msg, "missing.db"), "%s", err.msg);
+    snprintf(path, sizeof path, "%s/index.html", out_dir);
+    CHECK(access(path, F_OK) == 0);
+    return TEST_PASS;
+}
+
+/* ---------------------------------------------------------------- the browser test */
+
+/* Runs headless Chromium on url; returns its stderr+stdout (malloc'd) or NULL. mode is
+ * "--dump-dom" or "--screenshot=PATH". */
+static char *chromium(const char *chrome, const char *mode, const char *url)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "timeout 120 %s --headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run "
+             "--disable-dev-shm-usage --user-data-dir=%s/chrome-profile --enable-logging=stderr --v=0 "
+             "--window-size=1280,2000 %s '%s' 2>&1",
+             chrome, test_tmpdir(), mode, url);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return NULL;
+    size_t cap = 1 << 20, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        pclose(p);
+        return NULL;
+    }
+    size_t k;
+    while ((k = fread(buf + n, 1, cap - 1 - n, p)) > 0) {
+        n += k;
+        if (n == cap - 1) {
+            char *g = realloc(buf, cap * 2);
+            if (!g)
+                break;
+            buf = g, cap *= 2;
+        }
+    }
+    buf[n] = '\0';
+    pclose(p);
+    return buf;
+}
+
+/* Problems a page showed in the browser: console errors (uncaught exceptions) in the log, or the
+ * viewer's own data-error / not ready in the DOM. Returns a description, or NULL when clean.
+ * (Missing files are not seen here — Chromium does not log them — report_structure checks
+ * that every linked file exists.) */
+static const char *page_problem(const char *log)
+{
+    static char why[512];
+    const char *bad[] = {"Uncaught", "SyntaxError", "Failed to load resource"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *at = strstr(log, bad[i]);
+        if (at) {
+            snprintf(why, sizeof why, "console: %.200s", at);
+            return why;
+        }
+    }
+    if (strstr(log, "data-error="))
+        return "the viewer reported an error (data-error)";
+    if (!strstr(log, "data-ready=\"1\""))
+        return "the viewer never became ready";
+    return NULL;
+}
+
+static const char *find_chromium(void)
+{
+    static const char *names[] = {"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (access(names[i], X_OK) == 0)
+            return names[i];
+    return NULL;
+}
+
+int test_report_browser(void)
+{
+    const char *chrome = find_chromium();
+    if (!chrome) {
+        fprintf(stderr, "no chromium: skipped (tools/setup.sh installs the Debian package)\n");
+        return TEST_SKIP;
+    }
+    char dir[256], db[512], out_dir[512], url[1100], path[1024];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+
+    /* the checker first: a page with a script error, and one whose image is missing, must fail */
+    snprintf(path, sizeof path, "%s/broken.html", dir);
+    CHECK(write_text(path, "<!DOCTYPE html><html><body><div id=\"hs-viewer\" data-ready=\"1\">x</div>"
+                           "<script>undefined_function();</script></body></html>") == 0);
+    snprintf(url, sizeof url, "file://%s", path);
+    char *log = chromium(chrome, "--dump-dom", url);
+    CHECK(log);
+    CHECK_MSG(page_problem(log) != NULL, "the checker missed an uncaught script error:\n%s", log);
+    free(log);
+    snprintf(path, sizeof path, "%s/viewer-error.html", dir);
+    CHECK(write_text(path, "<!DOCTYPE html><html><body><div id=\"hs-viewer\" data-ready=\"1\" "
+                           "data-error=\"pattern data of run 1 has 3 bytes\">x</div></body></html>") == 0);
+    snprintf(url, sizeof url, "file://%s", path);
+    log = chromium(chrome, "--dump-dom", url);
+    CHECK(log);
+    CHECK_MSG(page_problem(log) != NULL, "the checker missed the viewer's own error:\n%s", log);
+    free(log);
+
+    /* the real report */
+    CHECK(make_store(dir, plain_prompts, db, sizeof db) == TEST_PASS);
+    snprintf(out_dir, sizeof out_dir, "%s/report", dir);
+    hs_error err = {0};
+    CHECK_OK(hs_report_write(db, out_dir, NULL, NULL, &err), &err);
+    snprintf(url, sizeof url, "file://%s/index.html", out_dir);
+    log = chromium(chrome, "--dump-dom", url);
+    CHECK(log);
+    const char *problem = page_problem(log);
+    CHECK_MSG(!problem, "%s", problem);
+    CHECK(strstr(log, "queries down, keys across")); /* the viewer drew its first pattern */
+    free(log);
+
+    char shot[1024], mode[1100];
+    snprintf(shot, sizeof shot, "%s/screenshot.png", dir);
+    snprintf(mode, sizeof mode, "--screenshot=%s", shot);
+    log = chromium(chrome, mode, url);
+    CHECK(log);
+    problem = page_problem(log);
+    /* the screenshot run has no DOM dump: only console problems count here */
+    CHECK_MSG(!problem || strstr(problem, "viewer"), "%s", problem);
+    free(log);
+    cairo_surface_t *png = cairo_image_surface_create_from_png(shot);
+    CHECK_MSG(cairo_surface_status(png) == CAIRO_STATUS_SUCCESS, "no screenshot at %s", shot);
+    int W = cairo_image_surface_get_width(png), H = cairo_image_surface_get_height(png);
+    int stride = cairo_image_surface_get_stride(png);
+    const unsigned char *px = cairo_image_surface_get_data(png);
+    /* not blank: enough non-white pixels, and the heatmap colours are there */
+    long ink = 0;
+    int colours_seen = 0;
+    uint32_t seen[64] = {0};
+    for (int y = 0; y < H; y += 2)
+        for (int x = 0; x < W; x += 2) {
+            uint32_t v = *(const uint32_t *)(px + (size_t)y * (size_t)stride + 4 * (size_t)x) & 0xffffff;
+            if (v != 0xffffff)
+                ink++;
+            int known = 0;
+            for (int k = 0; k < colours_seen; k++)
+                known |= seen[k] == v;
+            if (!known && colours_seen < 64)
+                seen[colours_seen++] = v;
+        }
+    cairo_surface_destroy(png);
+    double frac = (double)ink / ((W / 2) * (H / 2));
+    CHECK_MSG(W == 1280 && frac > 0.03 && colours_seen >= 32, "screenshot %dx%d: %.3f ink, %d colours", W, H, frac,
+              colours_seen);
+    return TEST_PASS;
+}
