@@ -153,7 +153,7 @@ static hs_status attention(pass *p, int l)
     }
     p->k->attn_scores(w->att, w->q, w->k, p->B, p->T, H, G, dh, 1.0f / sqrtf((float)dh));
     FIRE(HS_HOOK_ATTN_SCORES, l, w->att, 4, H, p->T, p->T);
-    hs_softmax_rows(w->att, w->att, (int64_t)p->B * H * p->T, p->T);
+    p->k->softmax_rows(w->att, w->att, (int64_t)p->B * H * p->T, p->T);
     FIRE(HS_HOOK_PATTERN, l, w->att, 4, H, p->T, p->T);
     p->k->attn_apply(w->z, w->att, w->v, p->B, p->T, H, G, dh);
     FIRE(HS_HOOK_Z, l, w->z, 4, p->T, H, dh);
@@ -219,7 +219,7 @@ static hs_status mlp(pass *p, int l)
         FIRE(HS_HOOK_MLP_PRE, l, w->pre, 3, p->T, f, 0);
     }
     switch (c->act) {
-    case HS_ACT_GELU_TANH: hs_gelu_tanh(w->pre, nf); break;
+    case HS_ACT_GELU_TANH: p->k->gelu_tanh(w->pre, nf); break;
     case HS_ACT_GELU_ERF: hs_gelu_erf(w->pre, nf); break;
     case HS_ACT_SILU: hs_silu(w->pre, nf); break;
     case HS_ACT_RELU: hs_relu(w->pre, nf); break;

@@ -57,6 +57,8 @@ const hs_kernels hs_kernels_ref = {
     .linear = ref_linear,
     .attn_scores = ref_attn_scores,
     .attn_apply = ref_attn_apply,
+    .gelu_tanh = hs_gelu_tanh,
+    .softmax_rows = hs_softmax_rows,
 };
 
 /* ---- shared plain kernels */

@@ -127,3 +127,64 @@ int test_kernels_plain_values(void)
     CHECK(s[2] == 0.0f);
     return TEST_PASS;
 }
+
+/* GELU (tanh) twin: every float from -12 to 12 in steps of 1/1024, plus extremes; error relative
+ * to max(|ref|, 1) — absolute near zero, where GELU itself is near zero. */
+int test_kernels_gelu_tanh(void)
+{
+    int n = 24 * 1024 + 1;
+    float *x0 = malloc(sizeof(float) * (size_t)(n + 6)), *x1 = malloc(sizeof(float) * (size_t)(n + 6));
+    CHECK(x0 && x1);
+    for (int i = 0; i < n; i++)
+        x0[i] = -12.0f + (float)i / 1024.0f;
+    static const float extremes[6] = {-1e30f, -100.0f, -1e-30f, 1e-30f, 100.0f, 1e30f};
+    memcpy(x0 + n, extremes, sizeof extremes);
+    n += 6;
+    memcpy(x1, x0, sizeof(float) * (size_t)n);
+    hs_kernels_ref.gelu_tanh(x0, n);
+    hs_kernels_cpu.gelu_tanh(x1, n);
+    double worst = 0;
+    for (int i = 0; i < n; i++) {
+        CHECK_MSG(isfinite(x1[i]), "gelu(%g) = %g", (double)x0[i], (double)x1[i]);
+        double e = fabs((double)x1[i] - (double)x0[i]) / fmax(fabs((double)x0[i]), 1.0);
+        worst = fmax(worst, e);
+    }
+    CHECK_MSG(worst < 1e-6, "gelu_tanh: worst error %g", worst);
+    free(x0), free(x1);
+    return TEST_PASS;
+}
+
+/* softmax twin: causal rows, rows with large and tiny spreads, a fully masked row */
+int test_kernels_softmax(void)
+{
+    unsigned seed = 5;
+    static const int Ts[] = {1, 3, 8, 9, 64, 131};
+    static const float spreads[] = {0.01f, 1.0f, 30.0f, 200.0f};
+    for (size_t a = 0; a < sizeof Ts / sizeof Ts[0]; a++)
+        for (size_t b = 0; b < sizeof spreads / sizeof spreads[0]; b++) {
+            int T = Ts[a];
+            int64_t rows = T + 1; /* a causal square plus one fully masked row */
+            size_t n = (size_t)rows * (size_t)T;
+            float *s = malloc(n * 4), *p0 = malloc(n * 4), *p1 = malloc(n * 4);
+            CHECK(s && p0 && p1);
+            tiny_fill(s, n, spreads[b], &seed);
+            for (int i = 0; i < T; i++)
+                for (int j = i + 1; j < T; j++)
+                    s[(size_t)i * T + j] = -INFINITY;
+            for (int j = 0; j < T; j++)
+                s[(size_t)T * T + j] = -INFINITY;
+            hs_kernels_ref.softmax_rows(p0, s, rows, T);
+            hs_kernels_cpu.softmax_rows(p1, s, rows, T);
+            for (size_t i = 0; i < n; i++)
+                CHECK_MSG((p0[i] == 0) == (p1[i] == 0) || fabs(p0[i] - p1[i]) < 1e-30,
+                          "softmax T%d: exact zeros differ at %zu (%g vs %g)", T, i, (double)p0[i], (double)p1[i]);
+            double e = test_norm_err(p1, p0, n);
+            CHECK_MSG(e < 1e-6, "softmax T%d spread %g: normalised error %g", T, (double)spreads[b], e);
+            /* in place, as the forward pass calls it */
+            memcpy(p1, s, n * 4);
+            hs_kernels_cpu.softmax_rows(p1, p1, rows, T);
+            CHECK(test_norm_err(p1, p0, n) < 1e-6);
+            free(s), free(p0), free(p1);
+        }
+    return TEST_PASS;
+}
