@@ -104,6 +104,18 @@ hs_status hs_canvas_rect(hs_canvas *c, double x, double y, double w, double h, c
     return finish(c, it, tooltip, cls, err);
 }
 
+hs_status hs_canvas_circle(hs_canvas *c, double cx, double cy, double r, const uint8_t rgb[3],
+                           const char *tooltip, const char *cls, hs_error *err)
+{
+    hs_canvas_item *it = push(c);
+    if (!it)
+        return hs_fail(err, HS_ERR_NOMEM, "canvas: out of memory");
+    it->kind = HS_CANVAS_CIRCLE;
+    it->x = cx, it->y = cy, it->w = r;
+    memcpy(it->rgb, rgb, 3);
+    return finish(c, it, tooltip, cls, err);
+}
+
 hs_status hs_canvas_line(hs_canvas *c, double x1, double y1, double x2, double y2, double width,
                          const uint8_t rgb[3], hs_error *err)
 {

@@ -1,5 +1,6 @@
-/* canvas.h — a tiny display list (rectangles, lines, text, each with an optional tooltip) and the
- * renderers that draw one list into PNG and PDF (cairo + pango) or SVG (libxml2's xmlTextWriter).
+/* canvas.h — a tiny display list (rectangles, circles, lines, text; each with an optional tooltip)
+ * and the renderers that draw one list into PNG and PDF (cairo + pango) or SVG (libxml2's
+ * xmlTextWriter).
  * Figure builders (heatmap.c, ...) only append items; the same list gives all three formats.
  *
  * Coordinates are in pixels (PNG) = points (PDF) = user units (SVG), origin top left, y down.
@@ -16,16 +17,16 @@
 
 typedef enum hs_viz_format { HS_VIZ_PNG = 0, HS_VIZ_SVG, HS_VIZ_PDF } hs_viz_format;
 
-typedef enum hs_canvas_kind { HS_CANVAS_RECT = 0, HS_CANVAS_LINE, HS_CANVAS_TEXT } hs_canvas_kind;
+typedef enum hs_canvas_kind { HS_CANVAS_RECT = 0, HS_CANVAS_LINE, HS_CANVAS_TEXT, HS_CANVAS_CIRCLE } hs_canvas_kind;
 
 typedef enum hs_text_anchor { HS_ANCHOR_START = 0, HS_ANCHOR_MIDDLE, HS_ANCHOR_END } hs_text_anchor;
 
 /* One item. Strings are owned by the canvas. */
 typedef struct hs_canvas_item {
     hs_canvas_kind kind;
-    double x, y;        /* rect: top left; line: first end; text: anchor point */
-    double w, h;        /* rect: size; line: second end (x2, y2) */
-    uint8_t rgb[3];     /* fill (rect), stroke (line), colour (text) */
+    double x, y;        /* rect: top left; line: first end; text: anchor point; circle: centre */
+    double w, h;        /* rect: size; line: second end (x2, y2); circle: w = radius */
+    uint8_t rgb[3];     /* fill (rect, circle), stroke (line), colour (text) */
     double line_width;  /* line only */
     char *text;         /* text only (UTF-8) */
     double font_size;   /* text only, in pixels */
@@ -48,6 +49,8 @@ void hs_canvas_set_size(hs_canvas *c, double width, double height);
 /* Appenders copy every string; on failure the canvas is unchanged. tooltip and cls may be NULL. */
 hs_status hs_canvas_rect(hs_canvas *c, double x, double y, double w, double h, const uint8_t rgb[3],
                          const char *tooltip, const char *cls, hs_error *err);
+hs_status hs_canvas_circle(hs_canvas *c, double cx, double cy, double r, const uint8_t rgb[3],
+                           const char *tooltip, const char *cls, hs_error *err);
 hs_status hs_canvas_line(hs_canvas *c, double x1, double y1, double x2, double y2, double width,
                          const uint8_t rgb[3], hs_error *err);
 hs_status hs_canvas_text(hs_canvas *c, double x, double y, const char *text, double font_size, int bold,

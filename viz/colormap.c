@@ -91,3 +91,14 @@ void hs_colormap_rgb(hs_colormap map, double t, uint8_t rgb[3])
     double C = 0.09 + 0.07 * sin(M_PI * t) + 0.03 * t;
     oklch_to_srgb8(L, C, h, rgb);
 }
+
+void hs_palette_rgb(int i, uint8_t rgb[3])
+{
+    /* Tol, "Colour schemes", SRON/EPS/TN/09-002 (2021), the bright qualitative scheme, in order */
+    static const uint8_t bright[HS_PALETTE_SIZE][3] = {
+        {0x44, 0x77, 0xaa}, {0xee, 0x66, 0x77}, {0x22, 0x88, 0x33}, {0xcc, 0xbb, 0x44},
+        {0x66, 0xcc, 0xee}, {0xaa, 0x33, 0x77}, {0xbb, 0xbb, 0xbb},
+    };
+    const uint8_t *c = bright[i < 0 ? 0 : i % HS_PALETTE_SIZE];
+    rgb[0] = c[0], rgb[1] = c[1], rgb[2] = c[2];
+}

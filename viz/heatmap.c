@@ -1,5 +1,6 @@
 /* heatmap.c — lays a heatmap out onto a display list: labels measured with pango so margins fit,
- * cells on whole pixels (so PNG cells carry their exact colours), a colour bar with "nice" ticks. */
+ * cells on whole pixels (so PNG cells carry their exact colours), a colour bar with "nice" ticks
+ * (viz/axes.c). */
 #include "viz/heatmap.h"
 
 #include <glib.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "viz/axes.h"
 
 struct hs_heatmap {
     int rows, cols;
@@ -24,8 +26,8 @@ struct hs_heatmap {
     double grid_x, grid_y, used_lo, used_hi;
 };
 
-enum { PAD = 10, LABEL_GAP = 5, BAR_GAP = 14, BAR_W = 14, TICK = 4, BAR_MIN_H = 120 };
-static const double TITLE_PT = 15, LABEL_PT = 11, AXIS_PT = 12, TICK_PT = 10;
+enum { PAD = 10, LABEL_GAP = 5, BAR_GAP = 14, BAR_W = 14, BAR_MIN_H = 120 };
+static const double TITLE_PT = 15, LABEL_PT = 11, AXIS_PT = 12;
 static const uint8_t INK[3] = {0x22, 0x22, 0x22}, MISSING[3] = {0xcc, 0xcc, 0xcc}, HATCH[3] = {0x99, 0x99, 0x99};
 
 static void free_labels(char **labels, int n)
@@ -196,13 +198,6 @@ static const char *label_of(char **labels, int i, char *buf, size_t cap)
     return buf;
 }
 
-/* Tick step: 1, 2 or 5 times a power of ten, giving about five ticks over [lo, hi]. */
-static double nice_step(double lo, double hi)
-{
-    double raw = (hi - lo) / 5.0, mag = pow(10.0, floor(log10(raw))), norm = raw / mag;
-    return (norm < 1.5 ? 1.0 : norm < 3.0 ? 2.0 : norm < 7.0 ? 5.0 : 10.0) * mag;
-}
-
 hs_status hs_heatmap_draw(hs_heatmap *h, hs_canvas **out, hs_error *err)
 {
     hs_status rc = HS_OK;
@@ -213,7 +208,7 @@ hs_status hs_heatmap_draw(hs_heatmap *h, hs_canvas **out, hs_error *err)
     resolve_range(h);
 
     /* measure: label extents decide the margins */
-    double th = 0, lh, rw = 0, cw = 0, xh = 0, yh = 0, tw, tmp;
+    double th = 0, lh, rw = 0, cw = 0, xh = 0, yh = 0, tmp;
     hs_canvas_text_size("Ag", LABEL_PT, 0, NULL, &lh, NULL);
     if (h->title)
         hs_canvas_text_size(h->title, TITLE_PT, 1, NULL, &th, NULL);
@@ -232,20 +227,15 @@ hs_status hs_heatmap_draw(hs_heatmap *h, hs_canvas **out, hs_error *err)
     int rotate_cols = cw > h->cell - 2; /* too wide to sit under a cell: turn them upright */
     double col_extent = rotate_cols ? cw : lh;
 
-    double step = nice_step(h->used_lo, h->used_hi), tick_w = 0;
-    double first = ceil(h->used_lo / step - 1e-9) * step;
-    for (int k = 0; first + k * step <= h->used_hi + step * 1e-9; k++) {
-        double v = first + k * step;
-        snprintf(nbuf, sizeof nbuf, "%.6g", fabs(v) < step * 1e-9 ? 0.0 : v);
-        hs_canvas_text_size(nbuf, TICK_PT, 0, &tw, NULL, NULL);
-        tick_w = fmax(tick_w, tw);
-    }
+    hs_axis bar; /* the colour bar's scale: exactly the range in use, ticks inside it */
+    hs_axis_ticks(&bar, h->used_lo, h->used_hi, 5, 0);
+    double tick_w = hs_axis_extent(&bar, HS_AXIS_RIGHT);
 
     double gw = (double)h->cols * h->cell, gh = (double)h->rows * h->cell;
     double left = ceil(PAD + (h->ylabel ? yh + LABEL_GAP : 0) + rw + LABEL_GAP);
     double top = ceil(PAD + (h->title ? th + PAD : 0));
     double bar_h = fmax(gh, BAR_MIN_H), bar_x = left + gw + BAR_GAP;
-    double width = ceil(bar_x + BAR_W + TICK + 2 + tick_w + PAD);
+    double width = ceil(bar_x + BAR_W + tick_w + PAD);
     double title_w = 0;
     if (h->title)
         hs_canvas_text_size(h->title, TITLE_PT, 1, &title_w, NULL, NULL);
@@ -313,14 +303,8 @@ hs_status hs_heatmap_draw(hs_heatmap *h, hs_canvas **out, hs_error *err)
         hs_colormap_rgb(h->map, 1.0 - (i + 0.5) / strips, rgb);
         DO(hs_canvas_rect(cv, bar_x, top + i, BAR_W, 1, rgb, NULL, "colorbar", err));
     }
-    for (int k = 0; first + k * step <= h->used_hi + step * 1e-9; k++) {
-        double v = first + k * step;
-        double y = top + bar_h * (1.0 - (v - h->used_lo) / (h->used_hi - h->used_lo));
-        snprintf(nbuf, sizeof nbuf, "%.6g", fabs(v) < step * 1e-9 ? 0.0 : v);
-        DO(hs_canvas_line(cv, bar_x + BAR_W, y, bar_x + BAR_W + TICK, y, 1.0, INK, err));
-        DO(hs_canvas_text(cv, bar_x + BAR_W + TICK + 2, y, nbuf, TICK_PT, 0, HS_ANCHOR_START, 0, INK, NULL, "tick",
-                          err));
-    }
+    bar.p0 = top + bar_h, bar.p1 = top;
+    DO(hs_axis_draw(cv, &bar, HS_AXIS_RIGHT, bar_x + BAR_W, 0, err));
 #undef DO
     *out = cv;
     cv = NULL;

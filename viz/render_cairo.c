@@ -55,6 +55,12 @@ static void draw(cairo_t *cr, const hs_canvas *c)
             cairo_rectangle(cr, it->x, it->y, it->w, it->h);
             cairo_fill(cr);
             break;
+        case HS_CANVAS_CIRCLE:
+            set_rgb(cr, it->rgb);
+            cairo_new_sub_path(cr);
+            cairo_arc(cr, it->x, it->y, it->w, 0, 2 * M_PI);
+            cairo_fill(cr);
+            break;
         case HS_CANVAS_LINE:
             set_rgb(cr, it->rgb);
             cairo_set_line_width(cr, it->line_width);

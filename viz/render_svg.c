@@ -40,6 +40,12 @@ static int write_item(xmlTextWriterPtr w, const hs_canvas_item *it)
         bad |= AF("x", "%g", it->x) || AF("y", "%g", it->y) || AF("width", "%g", it->w) ||
                AF("height", "%g", it->h) || A("fill", colour);
         break;
+    case HS_CANVAS_CIRCLE:
+        bad |= xmlTextWriterStartElement(w, BAD_CAST "circle") < 0;
+        if (it->cls)
+            bad |= A("class", it->cls);
+        bad |= AF("cx", "%g", it->x) || AF("cy", "%g", it->y) || AF("r", "%g", it->w) || A("fill", colour);
+        break;
     case HS_CANVAS_LINE:
         bad |= xmlTextWriterStartElement(w, BAD_CAST "line") < 0;
         bad |= AF("x1", "%g", it->x) || AF("y1", "%g", it->y) || AF("x2", "%g", it->w) ||
