@@ -3,18 +3,23 @@
  * logits; DLA components plus the bias terms sum to the logit difference; component-lens logits
  * of all components plus the biases sum to the logits; neuron value vectors sum to the MLP output),
  * by TransformerLens' own numbers (tests/fixtures/lens/, regenerate with
- * python3 tools/gen_lens_ref.py), and on stories260K by the answer it is known to give. */
+ * python3 tools/gen_lens_ref.py), on stories260K by the answer it is known to give, and end to end
+ * through `headscope run` + `headscope analyze logit-lens` by SQL over the tables it writes. */
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analyses/component_lens.h"
 #include "analyses/dla.h"
+#include "analyses/lens_store.h"
 #include "analyses/lens_trace.h"
 #include "analyses/logit_lens.h"
 #include "analyses/top_k.h"
 #include "base/dtype.h"
 #include "hooks/model.h"
+#include "hooks/random_model.h"
 #include "hooks/safetensors.h"
+#include "store/sqlext.h"
 #include "tests/test.h"
 
 static const char *const all_fixtures[] = {"gpt2", "llama", "qwen2", "mistral", "neox", "neox_seq", "gpt2_f16",
@@ -504,3 +509,301 @@ static int lens_vs_tl(const char *name)
 int test_lens_matches_transformer_lens_gpt2(void) { return lens_vs_tl("gpt2"); }
 int test_lens_matches_transformer_lens_llama(void) { return lens_vs_tl("llama"); }
 int test_lens_matches_transformer_lens_neox(void) { return lens_vs_tl("neox"); }
+
+/* ---------------------------------------------------------------- stories260K: a known answer */
+
+/* "Once upon a" -> " time": the model's greedy continuation (its golden generation from BOS reads
+ * "Once upon a time"), so the lens's final row ranks " time" first; DLA against " day" sums to the
+ * logit difference on a trained model too. HS_LENS_VERBOSE=1 prints the layer-by-layer picture. */
+int test_lens_stories_once_upon_a_time(void)
+{
+    const char *path = test_shared_path("models/stories260K/stories260K.bin");
+    if (!path)
+        return TEST_SKIP;
+    hs_error err = {0};
+    hs_model *m = NULL;
+    CHECK_OK(hs_model_open(path, NULL, &m, &err), &err);
+    const hs_tokenizer *tok = hs_model_tokenizer(m);
+    int32_t *ids = NULL, *full = NULL, *day = NULL;
+    size_t n = 0, n_full = 0, n_day = 0;
+    CHECK_OK(hs_tokenizer_encode(tok, "Once upon a", 11, 1, &ids, &n, &err), &err);
+    CHECK_OK(hs_tokenizer_encode(tok, "Once upon a time", 16, 1, &full, &n_full, &err), &err);
+    CHECK_OK(hs_tokenizer_encode(tok, "Once upon a day", 15, 1, &day, &n_day, &err), &err);
+    CHECK(n == 4 && n_full == 5 && n_day == 5 && memcmp(ids, full, 4 * sizeof *ids) == 0);
+    CHECK(ids[0] == 1 && ids[1] == 403 && ids[2] == 407 && ids[3] == 261 && full[4] == 378); /* the golden ids */
+    int32_t time_id = full[4], day_id = day[4];
+    hs_lens_trace *t = NULL;
+    CHECK_OK(hs_lens_trace_run(m, ids, (int)n, -1, &t, &err), &err);
+    int32_t target[4] = {ids[1], ids[2], ids[3], time_id};
+    hs_lens_targets tg = {.target = target, .answer = time_id, .wrong = day_id};
+    hs_lens *l = NULL;
+    CHECK_OK(hs_lens_compute(m, t, &tg, 3, &l, &err), &err);
+    int R = t->n_layers + 1, last = (int)n - 1;
+    if (getenv("HS_LENS_VERBOSE")) {
+        fprintf(stderr, "\"Once upon a\" -> \" time\" (id %d), per residual row at the last position:\n", time_id);
+        fprintf(stderr, "row  rank  P(time)     logit(time)-logit(day)  KL(final||row)  top-1\n");
+        for (int r = 0; r < R; r++) {
+            size_t cell = (size_t)r * n + last;
+            char top[64];
+            hs_tokenizer_token_text(tok, l->topk_id[cell * 3], top, sizeof top);
+            fprintf(stderr, "%3d  %4d  %.3e  %22.3f  %14.3f  '%s' (%.3f)\n", r, l->target_rank[cell],
+                    (double)l->target_prob[cell], (double)l->logit_diff[cell], (double)l->kl[cell], top,
+                    (double)l->topk_prob[cell * 3]);
+        }
+    }
+    size_t final_cell = (size_t)(R - 1) * n + last;
+    CHECK(l->target_rank[final_cell] == 1 && l->topk_id[final_cell * 3] == time_id);
+    CHECK(l->target_prob[final_cell] > 0.5f);
+    for (int p = 0; p < last; p++) /* the prompt's own next tokens, as the model reads them */
+        CHECK(l->target_rank[(size_t)(R - 1) * n + p] >= 1);
+    hs_dla *d = NULL;
+    CHECK_OK(hs_dla_compute(m, t, time_id, day_id, &d, &err), &err);
+    CHECK_NEAR(hs_dla_total(d), d->logit_diff, 1e-4);
+    CHECK_NEAR(d->logit_diff, l->logit_diff[final_cell], 1e-5);
+    CHECK(d->pos_embed == 0 && d->ln_final_bias == 0 && d->unembed_bias == 0); /* rotary, RMSNorm, no b_U */
+    hs_dla_free(d);
+    hs_lens_free(l);
+    hs_lens_trace_free(t);
+    free(ids), free(full), free(day);
+    hs_model_close(m);
+    return TEST_PASS;
+}
+
+/* ---------------------------------------------------------------- the command and its tables */
+
+static long long q_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    long long v = -999;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    else
+        fprintf(stderr, "query failed: %s: %s\n", sql, sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return v;
+}
+
+static double q_double(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    double v = NAN;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = sqlite3_column_double(st, 0);
+    else
+        fprintf(stderr, "query failed or NULL: %s: %s\n", sql, sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs(text, f);
+    return fclose(f);
+}
+
+/* The random model's tokenizer is bytes without merges: answers start at a clean boundary and
+ * differ in their first byte. */
+static const char lens_prompts[] =
+    "{\"id\": \"ioi\", \"text\": \"Lily and Ben went to the park. Ben gave a ball to \", \"answer\": \"Lily\", \"wrong\": \"Ben\"}\n"
+    "{\"id\": \"alone\", \"text\": \"The cat sat on the \", \"answer\": \"mat\"}\n"
+    "{\"id\": \"none\", \"text\": \"Once upon a time\"}\n"
+    "{\"id\": \"pair\", \"text\": \"One, two, three, \", \"answer\": \"four\", \"wrong\": \"five\"}\n";
+
+/* Every table the analysis writes, checked through SQL against identities and the recorded run. */
+static int check_lens_tables(sqlite3 *db, int L, int H, int k, int n_neurons)
+{
+    char sql[2048];
+    CHECK(q_int(db, "PRAGMA user_version") == 2);
+    /* one lens row per layer row and token of every prompt */
+    snprintf(sql, sizeof sql, "SELECT (SELECT count(*) FROM logit_lens) = %d * (SELECT sum(n_tokens) FROM prompts)",
+             L + 1);
+    CHECK(q_int(db, sql) == 1);
+    CHECK(q_int(db, "SELECT count(*) FROM lens_prompts") == 4);
+    /* the final row: KL 0, and its top token is the argmax of the logits the run recorded */
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM logit_lens WHERE layer = %d AND kl != 0", L);
+    CHECK(q_int(db, sql) == 0);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM logit_lens l JOIN lens_prompts p ON p.prompt_id = l.prompt_id "
+             "JOIN activations a ON a.prompt_id = l.prompt_id AND a.hook = 'unembed.hook_out' "
+             "WHERE l.layer = %d AND l.pos = p.pos AND l.top_id = tensor_argmax(a.data)", L);
+    CHECK(q_int(db, sql) == 4);
+    /* ... and its logit difference is the model's, which the DLA terms sum to */
+    CHECK(q_int(db, "SELECT count(*) FROM lens_prompts WHERE answer_id IS NOT NULL") == 3);
+    CHECK(q_int(db, "SELECT count(*) FROM lens_prompts WHERE wrong_id IS NOT NULL") == 2);
+    double gap = q_double(db, "SELECT max(abs(p.logit_diff - (SELECT sum(value) FROM dla d WHERE d.prompt_id = p.prompt_id))) "
+                              "FROM lens_prompts p WHERE p.answer_id IS NOT NULL");
+    CHECK_MSG(gap <= 1e-4, "DLA sum vs logit difference: %g", gap);
+    snprintf(sql, sizeof sql,
+             "SELECT max(abs(l.logit_diff - p.logit_diff)) FROM logit_lens l JOIN lens_prompts p ON "
+             "p.prompt_id = l.prompt_id WHERE l.layer = %d AND l.pos = p.pos AND p.wrong_id IS NOT NULL", L);
+    CHECK(q_double(db, sql) <= 1e-5);
+    /* logit(answer) vs logit(answer) - logit(wrong): the lone answer's row has no lens logit_diff */
+    CHECK(q_int(db, "SELECT count(*) FROM logit_lens l JOIN prompts p ON p.id = l.prompt_id "
+                    "WHERE p.ext_id = 'alone' AND l.logit_diff IS NOT NULL") == 0);
+    /* targets: the next token, and the answer after the last; none after the last without an answer */
+    CHECK(q_int(db, "SELECT count(*) FROM logit_lens l JOIN tokens t ON t.prompt_id = l.prompt_id AND t.pos = l.pos + 1 "
+                    "WHERE l.target_id IS NOT t.token_id") == 0);
+    CHECK(q_int(db, "SELECT count(*) FROM logit_lens l JOIN lens_prompts p ON p.prompt_id = l.prompt_id "
+                    "WHERE l.pos = p.pos AND l.target_id IS NOT p.answer_id") == 0);
+    CHECK(q_int(db, "SELECT count(*) FROM lens_prompts p JOIN prompts q ON q.id = p.prompt_id "
+                    "WHERE p.pos != q.n_tokens - 1") == 0);
+    /* the answer token is the byte the answer starts with */
+    CHECK(q_int(db, "SELECT count(*) FROM lens_prompts p JOIN prompts q ON q.id = p.prompt_id JOIN vocab v "
+                    "ON v.token_id = p.answer_id WHERE v.text = substr(q.answer, 1, 1)") == 3);
+    /* top-k: k ids and probabilities, descending, led by top_id; rank 1 exactly when the target is on top */
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM logit_lens WHERE json_array_length(topk_ids) != %d OR "
+                              "json_array_length(topk_probs) != %d OR json_extract(topk_ids, '$[0]') != top_id", k, k);
+    CHECK(q_int(db, sql) == 0);
+    CHECK(q_int(db, "SELECT count(*) FROM logit_lens l, json_each(l.topk_probs) a, json_each(l.topk_probs) b "
+                    "WHERE b.key = a.key + 1 AND b.value > a.value") == 0);
+    CHECK(q_int(db, "SELECT count(*) FROM logit_lens WHERE target_id IS NOT NULL AND "
+                    "(target_rank = 1) != (target_id = top_id)") == 0);
+    CHECK(q_int(db, "SELECT count(*) FROM logit_lens WHERE target_rank <= 1 AND abs(target_prob - top_prob) > 1e-6") == 0);
+    /* DLA rows: every component once, heads also in head_scores with their mean */
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM dla WHERE component = 'head'");
+    CHECK(q_int(db, sql) == 3 * L * H);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM dla WHERE component IN ('attn_bias', 'mlp')");
+    CHECK(q_int(db, sql) == 3 * 2 * L);
+    CHECK(q_int(db, "SELECT count(*) FROM dla WHERE component IN ('embed', 'pos_embed', 'ln_final_bias', 'unembed_bias')") ==
+          3 * 4);
+    CHECK(q_int(db, "SELECT count(*) FROM head_scores h JOIN dla d ON d.prompt_id = h.prompt_id AND d.layer = h.layer "
+                    "AND d.head = h.head AND d.component = 'head' WHERE h.analysis = 'dla' AND h.metric = 'dla' "
+                    "AND h.value = d.value") == 3 * L * H);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM head_scores WHERE analysis = 'dla' AND prompt_id IS NULL");
+    CHECK(q_int(db, sql) == L * H);
+    CHECK(q_double(db, "SELECT max(abs(m.value - (SELECT avg(value) FROM head_scores h WHERE h.analysis = 'dla' AND "
+                       "h.prompt_id IS NOT NULL AND h.layer = m.layer AND h.head = m.head))) FROM head_scores m "
+                       "WHERE m.analysis = 'dla' AND m.prompt_id IS NULL") < 1e-12);
+    /* component lens: every head and n neurons per layer, per prompt; lists of k, promoted descending */
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM component_lens");
+    CHECK(q_int(db, sql) == 4 * (L * H + L * n_neurons));
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM component_lens WHERE json_array_length(promoted_ids) != %d OR "
+                              "json_array_length(suppressed_logits) != %d", k, k);
+    CHECK(q_int(db, sql) == 0);
+    CHECK(q_int(db, "SELECT count(*) FROM component_lens c WHERE json_extract(c.promoted_logits, '$[0]') < "
+                    "json_extract(c.suppressed_logits, '$[0]') OR (neuron IS NOT NULL) != (activation IS NOT NULL)") == 0);
+    /* provenance */
+    CHECK(q_int(db, "SELECT count(*) FROM analysis_runs WHERE analysis = 'logit_lens' AND finished_at IS NOT NULL AND "
+                    "model_sha256 = (SELECT model_sha256 FROM runs)") == 1);
+    return TEST_PASS;
+}
+
+int test_lens_cli_end_to_end(void)
+{
+    char dir[256], model[512], other[512], prompts[512], db[512], args[8192], out[65536];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    snprintf(model, sizeof model, "%s/model", dir);
+    snprintf(other, sizeof other, "%s/other", dir);
+    snprintf(prompts, sizeof prompts, "%s/prompts.jsonl", dir);
+    snprintf(db, sizeof db, "%s/run.db", dir);
+    hs_error err = {0};
+    hs_random_model_spec spec = {.n_layers = 3, .d_model = 32, .n_heads = 4, .n_ctx = 128, .d_vocab = 257,
+                                 .init_std = 0.3f, .seed = 11};
+    CHECK_OK(hs_random_model_write(model, &spec, &err), &err);
+    spec.seed = 12;
+    CHECK_OK(hs_random_model_write(other, &spec, &err), &err);
+    CHECK(write_text(prompts, lens_prompts) == 0);
+    snprintf(args, sizeof args, "run --model %s --prompts %s --db %s --record logits --positions -1 --dtype f32 --quiet",
+             model, prompts, db);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    snprintf(args, sizeof args, "analyze logit-lens --db %s --top-k 4 --neurons 2 --quiet", db);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    CHECK_MSG(strstr(out, "4 of 4 prompts analysed, some without an answer"), "%s", out);
+    CHECK_MSG(strstr(out, "mean P(target)") && strstr(out, "heads with the largest mean DLA: L"), "%s", out);
+    sqlite3 *d = NULL;
+    CHECK(sqlite3_open_v2(db, &d, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK && hs_sqlext_register(d) == SQLITE_OK);
+    CHECK(check_lens_tables(d, 3, 4, 4, 2) == TEST_PASS);
+
+    /* the plotting reader gives back what an in-process lens computes */
+    hs_model *m = NULL;
+    CHECK_OK(hs_model_open(model, NULL, &m, &err), &err);
+    long long pid = q_int(d, "SELECT id FROM prompts WHERE ext_id = 'ioi'");
+    int32_t ids[128], answer = (int32_t)q_int(d, "SELECT answer_id FROM lens_prompts WHERE prompt_id = (SELECT id FROM prompts WHERE ext_id = 'ioi')");
+    int n = (int)q_int(d, "SELECT n_tokens FROM prompts WHERE ext_id = 'ioi'");
+    CHECK(n > 0 && n <= 128);
+    for (int p = 0; p < n; p++) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "SELECT token_id FROM tokens WHERE prompt_id = %lld AND pos = %d", pid, p);
+        ids[p] = (int32_t)q_int(d, sql);
+    }
+    hs_lens_trace *t = NULL;
+    hs_lens *mine = NULL, *back = NULL;
+    int32_t target[128];
+    for (int p = 0; p + 1 < n; p++)
+        target[p] = ids[p + 1];
+    target[n - 1] = answer;
+    CHECK_OK(hs_lens_trace_run(m, ids, n, -1, &t, &err), &err);
+    hs_lens_targets tg = {.target = target, .answer = answer, .wrong = (int32_t)q_int(d, "SELECT wrong_id FROM lens_prompts WHERE answer_id IS NOT NULL ORDER BY prompt_id LIMIT 1")};
+    CHECK_OK(hs_lens_compute(m, t, &tg, 4, &mine, &err), &err);
+    hs_store *s = NULL;
+    CHECK_OK(hs_store_open(db, HS_STORE_READONLY, NULL, &s, &err), &err);
+    CHECK_OK(hs_lens_read(s, pid, &back, &err), &err);
+    CHECK(back->n_rows == 4 && back->n_pos == n && back->k == 4);
+    for (size_t c = 0; c < (size_t)back->n_rows * n; c++) {
+        CHECK(back->target_rank[c] == mine->target_rank[c]);
+        CHECK_NEAR(back->target_prob[c], mine->target_prob[c], 1e-7);
+        CHECK_NEAR(back->kl[c], mine->kl[c], 1e-6);
+        CHECK_NEAR(back->logit_diff[c], mine->logit_diff[c], 1e-6);
+        for (int q = 0; q < 4; q++) {
+            CHECK(back->topk_id[c * 4 + q] == mine->topk_id[c * 4 + q]);
+            /* stored with 6 significant digits */
+            CHECK_NEAR(back->topk_prob[c * 4 + q], mine->topk_prob[c * 4 + q], 5e-6 * mine->topk_prob[c * 4 + q]);
+        }
+    }
+    hs_lens_free(back);
+    CHECK(hs_lens_read(s, 999999, &back, &err) == HS_ERR_MISSING);
+    hs_store_close(s);
+    hs_lens_free(mine);
+    hs_lens_trace_free(t);
+    hs_model_close(m);
+
+    /* the same command again has nothing to do; an interrupted analysis resumes the missing prompt */
+    snprintf(args, sizeof args, "analyze logit-lens --db %s --top-k 4 --neurons 2 --quiet", db);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0 && strstr(out, "nothing to do"), "%s", out);
+    long long before = q_int(d, "SELECT count(*) + sum(kl * 1000) FROM logit_lens");
+    CHECK(sqlite3_exec(d, "UPDATE analysis_runs SET finished_at = NULL;"
+                          "DELETE FROM logit_lens WHERE prompt_id = (SELECT id FROM prompts WHERE ext_id = 'pair');"
+                          "DELETE FROM dla WHERE prompt_id = (SELECT id FROM prompts WHERE ext_id = 'pair');"
+                          "DELETE FROM component_lens WHERE prompt_id = (SELECT id FROM prompts WHERE ext_id = 'pair');"
+                          "DELETE FROM head_scores WHERE analysis = 'dla' AND (prompt_id IS NULL OR prompt_id = "
+                          "(SELECT id FROM prompts WHERE ext_id = 'pair'));"
+                          "DELETE FROM lens_prompts WHERE prompt_id = (SELECT id FROM prompts WHERE ext_id = 'pair')",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0 && strstr(out, "1 of 4 prompts analysed, resumed"), "%s", out);
+    CHECK(check_lens_tables(d, 3, 4, 4, 2) == TEST_PASS);
+    CHECK(q_int(d, "SELECT count(*) + sum(kl * 1000) FROM logit_lens") == before);
+
+    /* other options replace the earlier analysis, every row of it */
+    snprintf(args, sizeof args, "analyze logit-lens --db %s --top-k 2 --neurons 1 --quiet", db);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0 && strstr(out, "4 of 4 prompts analysed"), "%s", out);
+    CHECK(check_lens_tables(d, 3, 4, 2, 1) == TEST_PASS);
+    CHECK(q_int(d, "SELECT count(*) FROM analysis_runs WHERE options LIKE '%\"top_k\":2%'") == 1);
+    CHECK(q_int(d, "SELECT count(*) FROM analysis_runs") == 1);
+
+    /* --target for every prompt: the answer is its first byte, with no wrong token */
+    snprintf(args, sizeof args, "analyze logit-lens --db %s --target xyz --no-component-lens --quiet", db);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    CHECK(q_int(d, "SELECT count(*) FROM lens_prompts p JOIN vocab v ON v.token_id = p.answer_id "
+                   "WHERE v.text = 'x' AND p.wrong_id IS NULL") == 4);
+    CHECK(q_int(d, "SELECT count(*) FROM component_lens") == 0);
+    sqlite3_close(d);
+
+    /* refusals: another model, an absent run, bad options */
+    snprintf(args, sizeof args, "analyze logit-lens --db %s --model %s", db, other);
+    CHECK(test_run_headscope(args, out, sizeof out) == 1);
+    CHECK_MSG(strstr(out, "is not the model run 1 recorded"), "%s", out);
+    snprintf(args, sizeof args, "analyze logit-lens --db %s --run 7", db);
+    CHECK(test_run_headscope(args, out, sizeof out) == 1);
+    CHECK_MSG(strstr(out, "there is no run 7"), "%s", out);
+    snprintf(args, sizeof args, "analyze logit-lens --db %s --top-k 0", db);
+    CHECK(test_run_headscope(args, out, sizeof out) == 2);
+    snprintf(args, sizeof args, "analyze logit-lens --db %s --wrong a", db);
+    CHECK(test_run_headscope(args, out, sizeof out) == 2);
+    CHECK(test_run_headscope("analyze nonsense", out, sizeof out) == 2);
+    CHECK_MSG(strstr(out, "unknown analysis 'nonsense'") && strstr(out, "logit-lens"), "%s", out);
+    return TEST_PASS;
+}
