@@ -1,6 +1,7 @@
 /* component_lens.c — the component lens: the selected vectors are scaled into one matrix and
- * unembedded by GEMM in chunks of CHUNK rows (GPT-2 small: 144 heads + neurons, each 50,257
- * logits), so memory stays bounded whatever the number of components. */
+ * unembedded by GEMM in chunks of CHUNK rows (GPT-2 small: 144 heads + 60 neurons, each 50,257
+ * logits, in one chunk: W_U, the large operand, is streamed once), so memory stays bounded
+ * whatever the number of components. */
 #include "analyses/component_lens.h"
 
 #include <math.h>
@@ -12,7 +13,7 @@
 #include "hooks/kernels.h"
 #include "hooks/model.h"
 
-#define CHUNK 64
+#define CHUNK 256
 
 hs_status hs_component_lens_logits(const hs_model *m, const hs_lens_trace *t, const float *v, int n, float *out,
                                    hs_error *err)
