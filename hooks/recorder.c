@@ -19,12 +19,15 @@ void hs_record_options_default(hs_record_options *opt)
     opt->summaries = 1;
 }
 
-/* The short name of a kind: what follows "hook_", with the ln prefixes kept ("ln1.scale"). */
+/* The short name of a kind: what follows "hook_", with the ln prefixes kept ("ln1.scale"), and
+ * "logits" for unembed.hook_out (whose suffix, "out", says nothing). */
 static void short_name(hs_hook_kind k, char *buf, size_t cap)
 {
     const char *full = hs_hook_kind_name(k);
     const char *h = strstr(full, "hook_");
-    if (!strncmp(full, "ln", 2))
+    if (k == HS_HOOK_LOGITS)
+        snprintf(buf, cap, "logits");
+    else if (!strncmp(full, "ln", 2))
         snprintf(buf, cap, "%.*s%s", (int)(h - full), full, h + 5);
     else
         snprintf(buf, cap, "%s", h + 5);

@@ -1,6 +1,7 @@
 /* schema.c — the store's schema, version by version: how a headscope database is recognised, and
  * the migrations, one function per step from version N to N+1, that bring an older one up to date.
- * Version 0 is "no schema"; the step 0 -> 1 creates the schema documented in store/store.h. */
+ * Version 0 is "no schema"; the step 0 -> 1 creates the schema documented in store/store.h, and
+ * 1 -> 2 adds the tables of analysis provenance, the vocabulary and the logit lens. */
 #include "store/schema.h"
 
 #include <stdio.h>
@@ -96,6 +97,100 @@ static int migrate_0_to_1(sqlite3 *db)
     return sqlite3_exec(db, schema_v1, NULL, NULL, NULL);
 }
 
+/* Schema version 2 adds (documented in store/store.h and README.md):
+ *   - analysis_runs: one row per (run, analysis) with the options it ran with, so every analysis
+ *     row is traceable to its run, model and settings, and a rerun can resume or replace;
+ *   - vocab: each model's token texts, so result tables store token ids and join for text;
+ *   - the logit lens: logit_lens (run, prompt, layer, pos), lens_prompts (one row per analysed
+ *     prompt: the answer pair and its final logit difference), dla (direct logit attribution per
+ *     component) and component_lens (tokens a head or neuron promotes and suppresses).
+ * Top-k lists are JSON arrays in one row rather than k child rows: a lens row is read whole (a
+ * grid cell of a figure), json_each() expands it in SQL when needed, and k rows per cell would
+ * multiply the table (layers x positions x k per prompt) and its key overhead by k. Rows without
+ * a natural rowid key use WITHOUT ROWID; keys with optional layer/head use coalesce() indexes as
+ * activations does. */
+static const char schema_v2[] =
+    "CREATE TABLE IF NOT EXISTS analysis_runs (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  analysis TEXT NOT NULL,\n"
+    "  options TEXT NOT NULL,\n"
+    "  model_path TEXT,\n"
+    "  model_sha256 TEXT,\n"
+    "  tool_version TEXT,\n"
+    "  started_at TEXT NOT NULL,\n"
+    "  finished_at TEXT,\n"
+    "  UNIQUE (run_id, analysis)\n"
+    ");\n"
+    "CREATE TABLE IF NOT EXISTS vocab (\n"
+    "  model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,\n"
+    "  token_id INTEGER NOT NULL,\n"
+    "  text TEXT,\n"
+    "  PRIMARY KEY (model_id, token_id)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE IF NOT EXISTS logit_lens (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  prompt_id INTEGER NOT NULL REFERENCES prompts(id) ON DELETE CASCADE,\n"
+    "  layer INTEGER NOT NULL CHECK (layer >= 0),\n"
+    "  pos INTEGER NOT NULL CHECK (pos >= 0),\n"
+    "  top_id INTEGER NOT NULL,\n"
+    "  top_prob REAL NOT NULL,\n"
+    "  topk_ids TEXT NOT NULL,\n"
+    "  topk_probs TEXT NOT NULL,\n"
+    "  target_id INTEGER,\n"
+    "  target_rank INTEGER,\n"
+    "  target_prob REAL,\n"
+    "  logit_diff REAL,\n"
+    "  kl REAL NOT NULL,\n"
+    "  PRIMARY KEY (prompt_id, layer, pos)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX IF NOT EXISTS logit_lens_run ON logit_lens (run_id, layer, pos);\n"
+    "CREATE TABLE IF NOT EXISTS lens_prompts (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  prompt_id INTEGER PRIMARY KEY REFERENCES prompts(id) ON DELETE CASCADE,\n"
+    "  pos INTEGER NOT NULL,\n"
+    "  answer_id INTEGER,\n"
+    "  wrong_id INTEGER,\n"
+    "  logit_diff REAL,\n"
+    "  scale REAL NOT NULL\n"
+    ");\n"
+    "CREATE INDEX IF NOT EXISTS lens_prompts_run ON lens_prompts (run_id);\n"
+    "CREATE TABLE IF NOT EXISTS dla (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  prompt_id INTEGER NOT NULL REFERENCES prompts(id) ON DELETE CASCADE,\n"
+    "  component TEXT NOT NULL CHECK (component IN ('embed', 'pos_embed', 'head', 'attn_bias', 'mlp',\n"
+    "    'ln_final_bias', 'unembed_bias')),\n"
+    "  layer INTEGER,\n"
+    "  head INTEGER,\n"
+    "  value REAL NOT NULL\n"
+    ");\n"
+    "CREATE UNIQUE INDEX IF NOT EXISTS dla_component\n"
+    "  ON dla (prompt_id, component, coalesce(layer, -1), coalesce(head, -1));\n"
+    "CREATE INDEX IF NOT EXISTS dla_run ON dla (run_id, component, layer, head);\n"
+    "CREATE TABLE IF NOT EXISTS component_lens (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  prompt_id INTEGER NOT NULL REFERENCES prompts(id) ON DELETE CASCADE,\n"
+    "  pos INTEGER NOT NULL,\n"
+    "  layer INTEGER NOT NULL,\n"
+    "  head INTEGER,\n"
+    "  neuron INTEGER,\n"
+    "  activation REAL,\n"
+    "  norm REAL NOT NULL,\n"
+    "  promoted_ids TEXT NOT NULL,\n"
+    "  promoted_logits TEXT NOT NULL,\n"
+    "  suppressed_ids TEXT NOT NULL,\n"
+    "  suppressed_logits TEXT NOT NULL,\n"
+    "  CHECK ((head IS NULL) != (neuron IS NULL))\n"
+    ");\n"
+    "CREATE UNIQUE INDEX IF NOT EXISTS component_lens_key\n"
+    "  ON component_lens (prompt_id, layer, coalesce(head, -1), coalesce(neuron, -1));\n"
+    "CREATE INDEX IF NOT EXISTS component_lens_run ON component_lens (run_id, layer, head);\n";
+
+static int migrate_1_to_2(sqlite3 *db)
+{
+    return sqlite3_exec(db, schema_v2, NULL, NULL, NULL);
+}
+
 /* migrations[v] takes a database from version v to v + 1. A later schema change appends one
  * function here and bumps HS_STORE_SCHEMA_VERSION; the step must work inside the caller's
  * transaction (no VACUUM, no journal-mode changes). */
@@ -105,6 +200,7 @@ static const struct migration {
     int (*fn)(sqlite3 *db);
 } migrations[] = {
     {0, "creating schema version 1", migrate_0_to_1},
+    {1, "upgrading to schema version 2 (analysis runs, vocabulary, logit lens)", migrate_1_to_2},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == HS_STORE_SCHEMA_VERSION,

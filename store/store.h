@@ -1,7 +1,7 @@
 /* store.h — the SQLite activation store: schema and its version, runs and their resumption,
  * and the rows an instrumented run writes (prompts, tokens, activations, head scores).
  *
- * Schema version 1 (PRAGMA user_version = 1), documented for users in README.md:
+ * Schema version 2 (PRAGMA user_version = 2), documented for users in README.md. Version 1:
  *   models(id, path, sha256, architecture, n_layers, n_heads, n_kv_heads, d_model, d_head, d_mlp,
  *          d_vocab, n_ctx, dtype)                                 UNIQUE(path, sha256)
  *   runs(id, model_id, model_path, model_sha256, architecture, tool_version, options (JSON), dtype,
@@ -16,6 +16,17 @@
  *           data: a tensor BLOB (base/tensor_blob.h) of the slice's shape (head dimension removed
  *           when head is not NULL)                               UNIQUE(prompt_id, hook, layer, head)
  *   head_scores(run_id, analysis, metric, layer, head, prompt_id (NULL = over the prompt set), value)
+ * Version 2 adds (store/schema.c migrates a version-1 store in place):
+ *   analysis_runs(id, run_id, analysis, options (JSON), model_path, model_sha256, tool_version,
+ *           started_at, finished_at (NULL while unfinished))     UNIQUE(run_id, analysis)
+ *   vocab(model_id, token_id, text)                               PRIMARY KEY(model_id, token_id)
+ *   logit_lens(run_id, prompt_id, layer, pos, top_id, top_prob, topk_ids (JSON), topk_probs (JSON),
+ *           target_id, target_rank, target_prob, logit_diff, kl) PRIMARY KEY(prompt_id, layer, pos)
+ *   lens_prompts(run_id, prompt_id, pos, answer_id, wrong_id, logit_diff, scale)
+ *   dla(run_id, prompt_id, component, layer, head, value)        UNIQUE(prompt_id, component, layer, head)
+ *   component_lens(run_id, prompt_id, pos, layer, head, neuron, activation, norm, promoted_ids,
+ *           promoted_logits, suppressed_ids, suppressed_logits)  UNIQUE(prompt_id, layer, head, neuron)
+ *   (analyses/logit_lens_run.h describes what the lens tables hold.)
  * Concurrency: WAL journal; one transaction per prompt, so a run killed at any moment leaves every
  * prompt either completely recorded or absent, and readers see only completed prompts. */
 #ifndef HS_STORE_STORE_H
@@ -26,7 +37,7 @@
 #include "headscope.h"
 #include "base/dtype.h"
 
-#define HS_STORE_SCHEMA_VERSION 1
+#define HS_STORE_SCHEMA_VERSION 2
 
 typedef struct hs_store hs_store;
 

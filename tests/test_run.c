@@ -13,6 +13,7 @@
 #include "base/tensor_blob.h"
 #include "hooks/random_model.h"
 #include "store/sqlext.h"
+#include "store/store.h"
 #include "tests/test.h"
 
 static int write_file(const char *path, const char *text)
@@ -72,7 +73,7 @@ static const char prompts_text[] =
 /* The SQL checks shared by both models. */
 static int check_store_by_sql(sqlite3 *db, int n_prompts)
 {
-    CHECK(query_int(db, "PRAGMA user_version") == 1);
+    CHECK(query_int(db, "PRAGMA user_version") == HS_STORE_SCHEMA_VERSION);
     CHECK(query_int(db, "SELECT count(*) FROM prompts") == n_prompts);
     CHECK(query_int(db, "SELECT count(*) FROM runs WHERE finished_at IS NOT NULL") == 1);
     CHECK(query_int(db, "SELECT count(*) FROM prompts p WHERE n_tokens != (SELECT count(*) FROM tokens t WHERE t.prompt_id = p.id)") == 0);

@@ -427,7 +427,9 @@ int test_store_schema(void)
     char buf[256];
     CHECK(strcmp(sql_text(db, "PRAGMA journal_mode", buf, sizeof buf), "wal") == 0);
     CHECK(sql_int(db, "PRAGMA busy_timeout") == 5000);
-    static const char *const tables[] = {"models", "runs", "prompts", "tokens", "activations", "head_scores"};
+    static const char *const tables[] = {"models", "runs", "prompts", "tokens", "activations", "head_scores",
+                                         "analysis_runs", "vocab", "logit_lens", "lens_prompts", "dla",
+                                         "component_lens"};
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
         char sql[128];
         snprintf(sql, sizeof sql, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '%s'", tables[i]);
@@ -467,6 +469,72 @@ int test_store_schema(void)
     return TEST_PASS;
 }
 
+/* A version-1 store written by headscope before schema 2 (tests/fixtures/store/v1.db: `headscope
+ * run` of stories260K on tests/fixtures/store/v1_prompts.jsonl, --record pattern --layers 0, then
+ * VACUUMed to 4 KiB pages). Opened read-only it is refused as older; opened for writing it is
+ * migrated in place, every row it held is still there, the version-2 tables are usable, and the
+ * schema equals that of a store created at version 2. */
+int test_store_migrate_v1(void)
+{
+    const char *dir = test_tmpdir();
+    char path[512], fresh[512], buf[256];
+    hs_error err = {0};
+    hs_store *s = NULL;
+    join(path, sizeof path, dir, "v1.db");
+    CHECK(copy_db(test_src_path("tests/fixtures/store/v1.db"), path) == 0);
+    sqlite3 *db = raw_open(path, SQLITE_OPEN_READONLY);
+    CHECK(db && sql_int(db, "PRAGMA user_version") == 1);
+    CHECK(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'logit_lens'") == 0);
+    const char *counts = "SELECT (SELECT count(*) FROM runs) || ',' || (SELECT count(*) FROM prompts) || ',' || "
+                         "(SELECT count(*) FROM tokens) || ',' || (SELECT count(*) FROM activations) || ',' || "
+                         "(SELECT count(*) FROM head_scores) || ',' || (SELECT sum(length(data)) FROM activations)";
+    char before[128];
+    snprintf(before, sizeof before, "%s", sql_text(db, counts, buf, sizeof buf));
+    CHECK_MSG(strncmp(before, "1,2,26,16,48,", 13) == 0, "%s", before); /* the fixture's rows, then BLOB bytes */
+    sqlite3_close(db);
+
+    CHECK(hs_store_open(path, HS_STORE_READONLY, NULL, &s, &err) == HS_ERR_UNSUPPORTED && s == NULL);
+    CHECK_MSG(contains(err.msg, "schema version 1 is older than this headscope's (2)"), "%s", err.msg);
+
+    CHECK_OK(hs_store_open(path, HS_STORE_CREATE, NULL, &s, &err), &err);
+    db = hs_store_db(s);
+    CHECK(sql_int(db, "PRAGMA user_version") == 2);
+    CHECK(sql_int(db, "PRAGMA application_id") == 0x48534350);
+    CHECK_MSG(strcmp(sql_text(db, counts, buf, sizeof buf), before) == 0, "%s vs %s", buf, before);
+    CHECK(sql_int(db, "SELECT count(*) FROM pragma_foreign_key_check") == 0);
+    /* the new tables take rows that name the old ones, and go with them */
+    CHECK(sqlite3_exec(db,
+                       "INSERT INTO analysis_runs (run_id, analysis, options, started_at) VALUES (1, 'x', '{}', 'now');"
+                       "INSERT INTO vocab VALUES (1, 403, ' Once');"
+                       "INSERT INTO logit_lens VALUES (1, 1, 0, 0, 403, 0.5, '[403]', '[0.5]', NULL, NULL, NULL, NULL, 0);"
+                       "INSERT INTO dla (run_id, prompt_id, component, layer, head, value) VALUES (1, 1, 'head', 0, 1, 0.25);",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "INSERT INTO dla (run_id, prompt_id, component, value) VALUES (1, 1, 'bogus', 0)", NULL,
+                       NULL, NULL) != SQLITE_OK);
+    CHECK(sqlite3_exec(db, "DELETE FROM runs WHERE id = 1", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sql_int(db, "SELECT (SELECT count(*) FROM analysis_runs) + (SELECT count(*) FROM logit_lens) + "
+                      "(SELECT count(*) FROM dla)") == 0);
+    hs_store_close(s);
+
+    /* the migrated schema is the one a new store gets */
+    join(fresh, sizeof fresh, dir, "fresh.db");
+    CHECK_OK(hs_store_open(fresh, HS_STORE_CREATE, NULL, &s, &err), &err);
+    hs_store_close(s);
+    const char *schema = "SELECT group_concat(name || ':' || sql, ';') FROM (SELECT name, sql FROM sqlite_master "
+                         "WHERE sql IS NOT NULL ORDER BY name)";
+    static char a[16384], b[16384];
+    db = raw_open(path, SQLITE_OPEN_READONLY);
+    CHECK(db);
+    sql_text(db, schema, a, sizeof a);
+    sqlite3_close(db);
+    db = raw_open(fresh, SQLITE_OPEN_READONLY);
+    CHECK(db);
+    sql_text(db, schema, b, sizeof b);
+    sqlite3_close(db);
+    CHECK(strlen(a) > 1000 && strcmp(a, b) == 0);
+    return TEST_PASS;
+}
+
 int test_store_refuses_foreign_files(void)
 {
     const char *dir = test_tmpdir();
@@ -485,8 +553,10 @@ int test_store_refuses_foreign_files(void)
         s = (hs_store *)1;
         hs_status st = hs_store_open(path, pass ? HS_STORE_READONLY : HS_STORE_CREATE, NULL, &s, &err);
         CHECK(st == HS_ERR_UNSUPPORTED && s == NULL);
-        CHECK_MSG(contains(err.msg, "future.db: schema version 99 was written by a newer headscope (this one reads up to 1)"),
-                  "%s", err.msg);
+        char want[128];
+        snprintf(want, sizeof want, "future.db: schema version 99 was written by a newer headscope (this one reads up to %d)",
+                 HS_STORE_SCHEMA_VERSION);
+        CHECK_MSG(contains(err.msg, want), "%s", err.msg);
     }
 
     /* Another application's SQLite database: refused, and left byte for byte as it was. */

@@ -13,6 +13,10 @@ int cmd_demo(int argc, char **argv);
 int cmd_sql(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
+
+/* `headscope analyze` analyses; argv[0] = the analysis name. */
+int cmd_analyze_logit_lens(int argc, char **argv);
 
 /* Prints "headscope CMD: <message>" for a failed call and returns exit status 1. */
 int cli_fail(const char *cmd, const hs_error *err);

@@ -18,6 +18,7 @@ static const struct {
     {"tokenize", cmd_tokenize, "print the token ids (and strings) of a text"},
     {"generate", cmd_generate, "greedy decoding from a prompt"},
     {"run", cmd_run, "record a prompt set's activations into an SQLite store"},
+    {"analyze", cmd_analyze, "run an analysis over a recorded store (logit-lens)"},
     {"demo", cmd_demo, "run the embedded default model on the default prompts"},
     {"sql", cmd_sql, "query a store read-only, with the tensor functions"},
     {"report", cmd_report, "write a store's static HTML report with its figures"},
