@@ -295,3 +295,10 @@ double hs_hidden_sinks_token_freq(const hs_hidden_sinks *hs, int32_t id)
         return NAN;
     return ratio(hs->tok_hits[id], hs->tok_seen[id]);
 }
+
+int64_t hs_hidden_sinks_token_seen(const hs_hidden_sinks *hs, int32_t id)
+{
+    if (hs->d_vocab <= 0 || id < 0 || id >= hs->d_vocab)
+        return 0;
+    return hs->tok_seen[id];
+}

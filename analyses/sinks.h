@@ -99,5 +99,7 @@ double hs_hidden_sinks_frac_prompts(const hs_hidden_sinks *hs, int layer, int he
 double hs_hidden_sinks_pos_freq(const hs_hidden_sinks *hs, int layer, int head, int pos);
 /* NaN when the token never occurred at a position > 0 (or per-token counts are off). */
 double hs_hidden_sinks_token_freq(const hs_hidden_sinks *hs, int32_t id);
+/* How many (prompt, layer, head, position k > 0) held token id (0 when per-token counts are off). */
+int64_t hs_hidden_sinks_token_seen(const hs_hidden_sinks *hs, int32_t id);
 
 #endif

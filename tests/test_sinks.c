@@ -207,6 +207,7 @@ int test_sinks_hidden(void)
     CHECK_NEAR(hs_hidden_sinks_token_freq(hs, 3), 1.0, 1e-12);
     CHECK_NEAR(hs_hidden_sinks_token_freq(hs, 5), 0.0, 1e-12);
     CHECK(isnan(hs_hidden_sinks_token_freq(hs, 1)));
+    CHECK(hs_hidden_sinks_token_seen(hs, 7) == 3 && hs_hidden_sinks_token_seen(hs, 1) == 0);
     const int32_t bad[3] = {1, 10, 2};
     CHECK(hs_hidden_sinks_add(hs, 0, 0, z3, 3, bad, NULL, NULL, &err) == HS_ERR_RANGE);
     CHECK(hs_hidden_sinks_add(hs, 1, 0, z3, 3, NULL, NULL, NULL, &err) == HS_ERR_RANGE);
