@@ -62,7 +62,8 @@ hs_status hs_act_install(hs_hooks *hooks, const hs_act_head *heads, int n_heads,
 void hs_act_free(hs_act *act);
 
 /* Counts since installation: head patterns rewritten (one per batch row and selected head), hidden
- * sinks found in them, and rows changed. */
+ * sinks found in them, and rows changed. The interventions update these counts, so one hs_act serves
+ * one forward pass at a time. */
 void hs_act_stats(const hs_act *act, int64_t *n_patterns, int64_t *n_sinks, int64_t *n_rows);
 
 /* ------------------------------------------------------------------ head selection */
