@@ -18,12 +18,18 @@ static const hs_metric_info metrics[] = {
      "Mean over query positions i of max_k A[i, k]; 1 means every query attends to one key. "
      "Averaged over prompts.",
      HS_COLORMAP_SEQUENTIAL, 0},
+    {"dla", "dla", "Direct logit attribution of each head",
+     "(W_U[:, answer] - W_U[:, wrong]) \xc2\xb7 r / sigma_final at the last position, r the head's result "
+     "(hook_result) and sigma_final the cached final-norm scale (TransformerLens convention); mean over the analysed "
+     "prompts. Positive heads push the answer over the wrong token.",
+     HS_COLORMAP_DIVERGING, 1},
 };
 
 static const struct {
     const char *analysis, *description;
 } analyses[] = {
     {"run", "Per-head summaries computed during the recording run from every attention pattern."},
+    {"dla", "Direct logit attribution of every head (headscope analyze logit-lens); the lens figures are above."},
 };
 
 const hs_metric_info *hs_metric_info_find(const char *analysis, const char *metric)

@@ -516,3 +516,64 @@ int test_report_browser(void)
               colours_seen);
     return TEST_PASS;
 }
+
+/* The logit-lens section: after `analyze logit-lens`, the report draws a grid per prompt (up to 3),
+ * the target curves and the DLA bars, whose stacked parts (tooltips) sum to the store's mean final
+ * logit difference — the DLA identity, read back through the figure. */
+int test_report_lens_section(void)
+{
+    char dir[256], db[512], out_dir[512], args[2048], out[16384], path[1024];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    static const char prompts[] =
+        "{\"id\": \"a\", \"text\": \"When Mary and John went out, John gave a drink to\", \"answer\": \" Mary\", "
+        "\"wrong\": \" John\"}\n"
+        "{\"id\": \"b\", \"text\": \"The cat sat on the\", \"answer\": \" mat\", \"wrong\": \" dog\"}\n";
+    CHECK(make_store(dir, prompts, db, sizeof db) == TEST_PASS);
+    snprintf(args, sizeof args, "analyze logit-lens --db %s", db);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    snprintf(out_dir, sizeof out_dir, "%s/report", dir);
+    snprintf(args, sizeof args, "report --db %s --out %s", db, out_dir);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    snprintf(path, sizeof path, "%s/index.html", out_dir);
+    xmlDocPtr doc = parse_strict(path);
+    CHECK(doc);
+    CHECK(count(doc, "//h:object[contains(@data, 'lens-grid')]") == 2);
+    CHECK(count(doc, "//h:object[contains(@data, 'lens-target-prob')]") == 1);
+    CHECK(count(doc, "//h:object[contains(@data, 'lens-target-rank')]") == 1);
+    xmlXPathObjectPtr o = xpath(doc, NULL, "//h:object[contains(@data, 'dla-layers')]/@data");
+    CHECK(o && o->nodesetval && o->nodesetval->nodeNr == 1);
+    xmlChar *rel = xmlNodeGetContent(o->nodesetval->nodeTab[0]);
+    snprintf(path, sizeof path, "%s/%s", out_dir, (const char *)rel);
+    xmlFree(rel);
+    xmlXPathFreeObject(o);
+    xmlFreeDoc(doc);
+
+    /* every stacked part of the DLA bars, read from its tooltip */
+    xmlDocPtr svg = parse_strict(path);
+    CHECK(svg);
+    xmlXPathObjectPtr tips = xpath(svg, NULL, "//s:title");
+    CHECK(tips && tips->nodesetval && tips->nodesetval->nodeNr >= 4);
+    double sum = 0;
+    for (int i = 0; i < tips->nodesetval->nodeNr; i++) {
+        xmlChar *t = xmlNodeGetContent(tips->nodesetval->nodeTab[i]);
+        const char *eq = strrchr((const char *)t, '=');
+        CHECK_MSG(eq, "tooltip '%s'", t);
+        sum += atof(eq + 1);
+        xmlFree(t);
+    }
+    xmlXPathFreeObject(tips);
+    xmlFreeDoc(svg);
+    sqlite3 *s;
+    CHECK(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    sqlite3_stmt *st;
+    CHECK(sqlite3_prepare_v2(s, "SELECT avg(logit_diff) FROM lens_prompts WHERE prompt_id IN (SELECT prompt_id FROM dla)",
+                             -1, &st, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW);
+    double want = sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(s);
+    /* tooltips carry 4 significant digits; up to 15 parts */
+    CHECK_MSG(fabs(sum - want) <= 1e-3 * (fabs(want) + 1), "DLA bars sum to %.6g, the store's logit difference is %.6g",
+              sum, want);
+    return TEST_PASS;
+}
