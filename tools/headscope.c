@@ -18,6 +18,8 @@ static const struct {
     {"tokenize", cmd_tokenize, "print the token ids (and strings) of a text"},
     {"generate", cmd_generate, "greedy decoding from a prompt"},
     {"run", cmd_run, "record a prompt set's activations into an SQLite store"},
+    {"analyze", cmd_analyze, "analyses over a recorded run (heads, ...) into head_scores"},
+    {"dataset", cmd_dataset, "generate a prompt set (JSONL)"},
     {"demo", cmd_demo, "run the embedded default model on the default prompts"},
     {"sql", cmd_sql, "query a store read-only, with the tensor functions"},
 };

@@ -1,0 +1,58 @@
+/* cmd_analyze.c — `headscope analyze NAME ...`: the table of analyses (one line each; each analysis
+ * parses its own options in tools/cmd_analyze_NAME.c) and what they share: opening the store they
+ * write into and the optional model. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "tools/commands.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} analyses[] = {
+    {"heads", cmd_analyze_heads, "head detectors: previous-token, duplicate, induction, retrieval, distance, entropy"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: headscope analyze ANALYSIS --db DB [--model PATH] [--run ID] [options]\n\nanalyses:\n");
+    for (size_t i = 0; i < sizeof analyses / sizeof analyses[0]; i++)
+        fprintf(f, "  %-12s %s\n", analyses[i].name, analyses[i].summary);
+    fprintf(f, "\n`headscope analyze ANALYSIS --help` gives its definitions, defaults and options.\n");
+}
+
+int cmd_analyze(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof analyses / sizeof analyses[0]; i++)
+        if (!strcmp(argv[1], analyses[i].name))
+            return analyses[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "headscope analyze: unknown analysis '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
+
+hs_store *cli_open_store_for_analysis(const char *cmd, const char *db_path)
+{
+    struct stat st;
+    if (stat(db_path, &st) != 0) {
+        fprintf(stderr, "headscope %s: %s: no such store; record one first with `headscope run`\n", cmd, db_path);
+        return NULL;
+    }
+    hs_error err = {0};
+    hs_store *store = NULL;
+    if (hs_store_open(db_path, HS_STORE_CREATE, NULL, &store, &err) != HS_OK) {
+        cli_fail(cmd, &err);
+        return NULL;
+    }
+    return store;
+}
