@@ -165,6 +165,11 @@ hs_status hs_pattern_source_open(hs_store *store, int64_t run_id, const hs_model
         (rc = load_prompts(src, err)) != HS_OK || (rc = count_stored(src, &n_rows, &n_partial, err)) != HS_OK)
         goto fail;
     const hs_run_info *r = &src->info.run;
+    if (r->n_prompts == 0) {
+        rc = hs_fail(err, HS_ERR_MISSING, "%s: run %lld has no recorded prompts yet", hs_store_path_of(store),
+                     (long long)r->id);
+        goto fail;
+    }
     int64_t want = (int64_t)r->n_prompts * r->n_layers * r->n_heads;
     int complete = n_rows == want && n_partial == 0;
     int use_model = (flags & HS_PATTERNS_RECOMPUTE) || n_rows == 0 || (!complete && model);
@@ -295,82 +300,67 @@ static int mark_positions(const char *json, int T, unsigned char *rows, int *lis
     }
 }
 
-/* Fills the buffers from the prompt's stored pattern rows. */
+/* Fills the buffers (zeroed by the caller) from the prompt's stored pattern rows. Every kept head
+ * must keep the same query rows. */
 static hs_status read_stored(hs_pattern_source *src, const prompt_ref *p, hs_error *err)
 {
     int L = src->info.run.n_layers, H = src->info.run.n_heads, T = p->n_tokens;
     size_t TT = (size_t)T * (size_t)T;
+    const char *db = hs_store_path_of(src->store);
     sqlite3_stmt *st = src->st_patterns;
-    int *list = malloc((size_t)T * sizeof *list);
-    unsigned char *rows = calloc((size_t)T, 1);
+    int *list = malloc((size_t)T * sizeof *list);   /* [n_list] the query rows of one slice */
+    unsigned char *these = malloc((size_t)T);        /* [T] the same, as marks */
     hs_status rc = HS_OK;
     int first = 1, step;
-    if (!list || !rows) {
+    if (!list || !these) {
         rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
         goto done;
     }
     sqlite3_bind_int64(st, 1, p->id);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (sqlite3_column_type(st, 0) == SQLITE_NULL || sqlite3_column_type(st, 1) == SQLITE_NULL) {
-            rc = hs_fail(err, HS_ERR_FORMAT, "%s: prompt %d: a pattern row without layer or head",
-                         hs_store_path_of(src->store), p->idx);
-            goto done;
-        }
         int l = sqlite3_column_int(st, 0), h = sqlite3_column_int(st, 1);
         const char *pos = (const char *)sqlite3_column_text(st, 2);
-        const void *blob = sqlite3_column_blob(st, 3);
         hs_blob_view v;
-        if (l < 0 || l >= L || h < 0 || h >= H ||
-            hs_blob_parse(blob, (size_t)sqlite3_column_bytes(st, 3), &v) != 0 || v.ndim != 2 || v.shape[1] != T) {
-            rc = hs_fail(err, HS_ERR_FORMAT, "%s: prompt %d: the pattern of L%dH%d is not a valid [rows, %d] tensor",
-                         hs_store_path_of(src->store), p->idx, l, h, T);
+        if (sqlite3_column_type(st, 0) == SQLITE_NULL || sqlite3_column_type(st, 1) == SQLITE_NULL || l < 0 ||
+            l >= L || h < 0 || h >= H ||
+            hs_blob_parse(sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3), &v) != 0 || v.ndim != 2 ||
+            v.shape[1] != T) {
+            rc = hs_fail(err, HS_ERR_FORMAT, "%s: prompt %d: a pattern row (layer %d, head %d) is not a valid [rows, %d] "
+                         "tensor of this run's heads", db, p->idx, l, h, T);
             goto done;
         }
-        /* which query rows this slice holds: all, or the listed positions */
         int n_list = T;
-        unsigned char *these = calloc((size_t)T, 1);
-        if (!these) {
-            rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
-            goto done;
-        }
-        if (pos) {
-            if (mark_positions(pos, T, these, list, &n_list) != 0) {
-                free(these);
-                rc = hs_fail(err, HS_ERR_FORMAT, "%s: prompt %d: L%dH%d: bad positions %.60s",
-                             hs_store_path_of(src->store), p->idx, l, h, pos);
-                goto done;
-            }
-        } else {
+        memset(these, 0, (size_t)T);
+        if (!pos) {
             for (int i = 0; i < T; i++)
                 these[i] = 1, list[i] = i;
-        }
-        int same = first || memcmp(these, rows, (size_t)T) == 0;
-        if (first)
-            memcpy(rows, these, (size_t)T);
-        free(these);
-        first = 0;
-        if (!same || v.shape[0] != n_list) {
-            rc = hs_fail(err, HS_ERR_FORMAT, "%s: prompt %d: L%dH%d keeps other query rows than the other heads",
-                         hs_store_path_of(src->store), p->idx, l, h);
+        } else if (mark_positions(pos, T, these, list, &n_list) != 0) {
+            rc = hs_fail(err, HS_ERR_FORMAT, "%s: prompt %d: L%dH%d: bad positions %.60s", db, p->idx, l, h, pos);
             goto done;
         }
-        float *dst = src->pattern + ((size_t)l * (size_t)H + (size_t)h) * TT; /* zeroed by the caller */
+        if ((!first && memcmp(these, src->row_kept, (size_t)T) != 0) || v.shape[0] != n_list) {
+            rc = hs_fail(err, HS_ERR_FORMAT, "%s: prompt %d: L%dH%d keeps other query rows than the other heads", db,
+                         p->idx, l, h);
+            goto done;
+        }
+        memcpy(src->row_kept, these, (size_t)T);
+        first = 0;
+        float *dst = src->pattern + ((size_t)l * (size_t)H + (size_t)h) * TT;
+        size_t row_bytes = (size_t)T * hs_dtype_size(v.dtype);
         for (int s = 0; s < n_list; s++)
-            if (hs_convert_to_f32(v.dtype, v.data + (size_t)s * (size_t)T * hs_dtype_size(v.dtype),
-                                  dst + (size_t)list[s] * (size_t)T, (size_t)T) != 0) {
-                rc = hs_fail(err, HS_ERR_FORMAT, "%s: prompt %d: L%dH%d: unsupported dtype",
-                             hs_store_path_of(src->store), p->idx, l, h);
+            if (hs_convert_to_f32(v.dtype, v.data + (size_t)s * row_bytes, dst + (size_t)list[s] * (size_t)T,
+                                  (size_t)T) != 0) {
+                rc = hs_fail(err, HS_ERR_FORMAT, "%s: prompt %d: L%dH%d: unsupported dtype", db, p->idx, l, h);
                 goto done;
             }
         src->head_kept[l * H + h] = 1;
     }
     if (step != SQLITE_DONE)
         rc = db_error(src, "reading patterns", err);
-    memcpy(src->row_kept, rows, (size_t)T);
 done:
     sqlite3_reset(st);
     free(list);
-    free(rows);
+    free(these);
     return rc;
 }
 

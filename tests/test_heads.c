@@ -637,6 +637,16 @@ int test_heads_cli_errors(void)
     CHECK_MSG(strstr(out, "there is no run 7 (the store has run 1)"), "%s", out);
     CHECK(headscope(out, sizeof out, "analyze heads --db %s/a.db --recompute", dir) == 1);
     CHECK_MSG(strstr(out, "recomputing the patterns needs the run's model"), "%s", out);
+    /* a damaged pattern BLOB is an error naming the prompt, not a wrong score */
+    char db[600];
+    snprintf(db, sizeof db, "%s/a.db", dir);
+    sqlite3 *w = NULL;
+    CHECK(sqlite3_open(db, &w) == SQLITE_OK);
+    CHECK(sqlite3_exec(w, "UPDATE activations SET data = x'4853540100' WHERE rowid = (SELECT min(rowid) FROM "
+                          "activations WHERE hook = 'attn.hook_pattern')", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(w);
+    CHECK(headscope(out, sizeof out, "analyze heads --db %s", db) == 1);
+    CHECK_MSG(strstr(out, "prompt 0: a pattern row (layer 0, head 0) is not a valid [rows, 3] tensor"), "%s", out);
     CHECK(headscope(out, sizeof out, "dataset repeated-blocks --out %s/r.jsonl", dir) == 2);
     CHECK(headscope(out, sizeof out, "dataset repeated-blocks --out %s/r.jsonl --vocab 5 --block-len 8", dir) == 1);
     CHECK_MSG(strstr(out, "5 distinct token ids"), "%s", out);
