@@ -2,6 +2,7 @@
 #include "datasets/prompts.h"
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@ void hs_prompt_set_free(hs_prompt_set *set)
     for (int i = 0; i < set->n; i++) {
         hs_prompt *p = &set->prompts[i];
         free(p->id), free(p->text), free(p->meta_json), free(p->clean), free(p->corrupted), free(p->answer),
-            free(p->wrong), free(p->image);
+            free(p->wrong), free(p->image), free(p->tokens);
     }
     free(set->prompts);
     free(set->path);
@@ -32,6 +33,29 @@ static char **field_slot(hs_prompt *p, const char *key)
     if (!strcmp(key, "wrong")) return &p->wrong;
     if (!strcmp(key, "image")) return &p->image;
     return NULL;
+}
+
+/* "tokens": a non-empty array of token ids, each an integer in 0..2^31-1. Whether an id is in a
+ * model's vocabulary is checked when the prompt meets the model (hs_record_tokenize). */
+static hs_status parse_tokens(const json_t *v, const char *path, int line, hs_prompt *p, hs_error *err)
+{
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return hs_fail(err, HS_ERR_FORMAT, "%s:%d: field \"tokens\" must be a non-empty array of token ids", path,
+                       line);
+    size_t n = json_array_size(v);
+    if (n > 1000000)
+        return hs_fail(err, HS_ERR_FORMAT, "%s:%d: field \"tokens\" has %zu ids (at most 1000000)", path, line, n);
+    if (!(p->tokens = malloc(n * sizeof *p->tokens)))
+        return hs_fail(err, HS_ERR_NOMEM, "%s:%d: out of memory", path, line);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_array_get(v, i);
+        if (!json_is_integer(e) || json_integer_value(e) < 0 || json_integer_value(e) > INT32_MAX)
+            return hs_fail(err, HS_ERR_FORMAT, "%s:%d: field \"tokens\"[%zu] is not a token id (an integer >= 0)",
+                           path, line, i);
+        p->tokens[i] = (int32_t)json_integer_value(e);
+    }
+    p->n_tokens = (int)n;
+    return HS_OK;
 }
 
 /* Fills p from one parsed line; err names path:line and the field. */
@@ -65,16 +89,20 @@ static hs_status parse_prompt(json_t *obj, const char *path, int line, hs_prompt
                 return hs_fail(err, HS_ERR_FORMAT, "%s:%d: field \"meta\" must be an object", path, line);
             if (!(p->meta_json = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS)))
                 return hs_fail(err, HS_ERR_NOMEM, "%s:%d: out of memory", path, line);
+        } else if (!strcmp(key, "tokens")) {
+            HS_TRY(parse_tokens(v, path, line, p, err));
         } else {
             return hs_fail(err, HS_ERR_FORMAT,
-                           "%s:%d: unknown field \"%s\" (known: id, text, meta, clean, corrupted, answer, wrong, image)",
+                           "%s:%d: unknown field \"%s\" (known: id, text, meta, clean, corrupted, answer, wrong, image, "
+                           "tokens)",
                            path, line, key);
         }
     }
     if (!p->text && p->clean && !(p->text = strdup(p->clean)))
         return hs_fail(err, HS_ERR_NOMEM, "%s:%d: out of memory", path, line);
-    if (!p->text)
-        return hs_fail(err, HS_ERR_FORMAT, "%s:%d: field \"text\" (or \"clean\") is missing", path, line);
+    if (!p->text && !p->tokens)
+        return hs_fail(err, HS_ERR_FORMAT, "%s:%d: field \"text\" (or \"clean\") is missing (or give \"tokens\")",
+                       path, line);
     return HS_OK;
 }
 

@@ -2,9 +2,13 @@
  * anything is recorded.
  *
  * A line is a JSON object: {"id": string|number, "text": string, "meta": object,
- * "clean": string, "corrupted": string, "answer": string, "wrong": string, "image": string}.
- * "text" is required unless "clean" is given (then text = clean). Blank lines are skipped; the
- * other fields are optional; unknown fields are an error (they are usually typos). */
+ * "clean": string, "corrupted": string, "answer": string, "wrong": string, "image": string,
+ * "tokens": [int, ...]}.
+ * "text" is required unless "clean" (then text = clean) or "tokens" is given. "tokens" holds the
+ * exact token ids to run, BOS included when wanted (nothing is added): prompts made of token ids
+ * (repeated random blocks for induction and retrieval heads) need no tokenizer round trip, which
+ * would not preserve them. Blank lines are skipped; the other fields are optional; unknown fields
+ * are an error (they are usually typos). */
 #ifndef HS_DATASETS_PROMPTS_H
 #define HS_DATASETS_PROMPTS_H
 
@@ -14,9 +18,11 @@ typedef struct hs_prompt {
     int idx;        /* 0-based among the prompts (blank lines do not count) */
     int line;       /* 1-based line in the file */
     char *id;       /* may be NULL; numbers are kept as their decimal text */
-    char *text;
+    char *text;     /* NULL only when tokens are given without text */
     char *meta_json; /* compact JSON of "meta", or NULL */
     char *clean, *corrupted, *answer, *wrong, *image; /* each may be NULL */
+    int32_t *tokens; /* [n_tokens] explicit token ids, or NULL (then text is tokenised) */
+    int n_tokens;
 } hs_prompt;
 
 typedef struct hs_prompt_set {

@@ -297,43 +297,89 @@ void hs_tokenized_set_free(hs_tokenized_set *ts)
 {
     if (!ts)
         return;
-    for (int i = 0; i < ts->n; i++)
+    for (int i = 0; i < ts->n; i++) {
         free(ts->ids[i]);
+        if (ts->text)
+            free(ts->text[i]);
+    }
+    free(ts->text);
     free(ts->ids);
     free(ts->n_ids);
     free(ts);
 }
 
+/* The stored text of a token-id prompt without text: decoded, or the ids in decimal when there is
+ * no tokenizer or an id lies beyond its vocabulary (models may have more ids than their tokenizer). */
+static hs_status token_prompt_text(const hs_tokenizer *tok, const hs_prompt *p, char **out, hs_error *err)
+{
+    int decodable = tok != NULL;
+    for (int i = 0; i < p->n_tokens && decodable; i++)
+        decodable = p->tokens[i] < hs_tokenizer_vocab_size(tok);
+    if (decodable)
+        return hs_tokenizer_decode(tok, p->tokens, (size_t)p->n_tokens, out, err);
+    size_t cap = (size_t)p->n_tokens * 12 + 1, n = 0;
+    if (!(*out = malloc(cap)))
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    (*out)[0] = '\0';
+    for (int i = 0; i < p->n_tokens; i++)
+        n += (size_t)snprintf(*out + n, cap - n, "%s%d", i ? " " : "", p->tokens[i]);
+    return HS_OK;
+}
+
+/* Fills ts->ids[i] and ts->text[i] for prompt i. */
+static hs_status tokenize_one(const hs_model *m, const hs_prompt_set *set, int i, hs_tokenized_set *ts, hs_error *err)
+{
+    const hs_tokenizer *tok = hs_model_tokenizer(m);
+    const hs_prompt *p = &set->prompts[i];
+    if (p->tokens) {
+        if (!(ts->ids[i] = malloc((size_t)p->n_tokens * sizeof *ts->ids[i])))
+            return hs_fail(err, HS_ERR_NOMEM, "tokenizing: out of memory");
+        memcpy(ts->ids[i], p->tokens, (size_t)p->n_tokens * sizeof *ts->ids[i]);
+        ts->n_ids[i] = (size_t)p->n_tokens;
+        for (int k = 0; k < p->n_tokens; k++)
+            if (p->tokens[k] >= m->cfg.d_vocab)
+                return hs_fail(err, HS_ERR_RANGE, "%s:%d: tokens[%d] = %d is outside the model's vocabulary (%d ids)",
+                               set->path, p->line, k, p->tokens[k], m->cfg.d_vocab);
+        hs_status rc = p->text ? ((ts->text[i] = strdup(p->text)) ? HS_OK : hs_fail(err, HS_ERR_NOMEM, "out of memory"))
+                               : token_prompt_text(tok, p, &ts->text[i], err);
+        if (rc != HS_OK) {
+            hs_error_prefix(err, "%s:%d", set->path, p->line);
+            return rc;
+        }
+    } else {
+        if (!tok)
+            return hs_fail(err, HS_ERR_MISSING, "%s:%d: the model %s has no tokenizer to encode the text; pass "
+                           "--tokenizer, or give the prompt's \"tokens\"", set->path, p->line, m->path);
+        hs_status rc = hs_tokenizer_encode(tok, p->text, strlen(p->text), 1, &ts->ids[i], &ts->n_ids[i], err);
+        if (rc != HS_OK) {
+            hs_error_prefix(err, "%s:%d", set->path, p->line);
+            return rc;
+        }
+        if (!(ts->text[i] = strdup(p->text)))
+            return hs_fail(err, HS_ERR_NOMEM, "tokenizing: out of memory");
+    }
+    if (ts->n_ids[i] == 0)
+        return hs_fail(err, HS_ERR_FORMAT, "%s:%d: the prompt encodes to no tokens", set->path, p->line);
+    if ((int)ts->n_ids[i] > m->cfg.n_ctx)
+        return hs_fail(err, HS_ERR_RANGE, "%s:%d: the prompt has %zu tokens, more than the model's context (%d)",
+                       set->path, p->line, ts->n_ids[i], m->cfg.n_ctx);
+    return HS_OK;
+}
+
 hs_status hs_record_tokenize(const hs_model *m, const hs_prompt_set *set, hs_tokenized_set **out, hs_error *err)
 {
     *out = NULL;
-    const hs_tokenizer *tok = hs_model_tokenizer(m);
-    if (!tok)
-        return hs_fail(err, HS_ERR_MISSING, "%s: the model has no tokenizer; pass --tokenizer", m->path);
     hs_tokenized_set *ts = calloc(1, sizeof *ts);
     hs_status rc = HS_OK;
     if (!ts || !(ts->ids = calloc((size_t)set->n, sizeof *ts->ids)) ||
-        !(ts->n_ids = calloc((size_t)set->n, sizeof *ts->n_ids))) {
+        !(ts->n_ids = calloc((size_t)set->n, sizeof *ts->n_ids)) ||
+        !(ts->text = calloc((size_t)set->n, sizeof *ts->text))) {
         hs_tokenized_set_free(ts);
         return hs_fail(err, HS_ERR_NOMEM, "tokenizing: out of memory");
     }
     ts->n = set->n;
-    for (int i = 0; i < set->n; i++) {
-        const hs_prompt *p = &set->prompts[i];
-        if ((rc = hs_tokenizer_encode(tok, p->text, strlen(p->text), 1, &ts->ids[i], &ts->n_ids[i], err)) != HS_OK) {
-            hs_error_prefix(err, "%s:%d", set->path, p->line);
-            break;
-        }
-        if (ts->n_ids[i] == 0) {
-            rc = hs_fail(err, HS_ERR_FORMAT, "%s:%d: the prompt encodes to no tokens", set->path, p->line);
-            break;
-        }
-        if ((int)ts->n_ids[i] > m->cfg.n_ctx) {
-            rc = hs_fail(err, HS_ERR_RANGE, "%s:%d: the prompt has %zu tokens, more than the model's context (%d)",
-                         set->path, p->line, ts->n_ids[i], m->cfg.n_ctx);
-            break;
-        }
-    }
+    for (int i = 0; i < set->n && rc == HS_OK; i++)
+        rc = tokenize_one(m, set, i, ts, err);
     if (rc != HS_OK) {
         hs_tokenized_set_free(ts);
         return rc;
@@ -343,22 +389,23 @@ hs_status hs_record_tokenize(const hs_model *m, const hs_prompt_set *set, hs_tok
 }
 
 /* tk: the prompt's token ids [n] */
-static hs_status record_one(recorder *r, const hs_prompt *p, const int32_t *ids, size_t n, hs_hooks *hooks)
+static hs_status record_one(recorder *r, const hs_prompt *p, const char *text_stored, const int32_t *ids, size_t n,
+                            hs_hooks *hooks)
 {
     const hs_tokenizer *tok = hs_model_tokenizer(r->m);
     hs_status rc = hs_store_begin(r->store, r->err);
     if (rc != HS_OK)
         return rc;
-    hs_prompt_row row = {.idx = p->idx, .ext_id = p->id, .text = p->text, .meta_json = p->meta_json,
+    hs_prompt_row row = {.idx = p->idx, .ext_id = p->id, .text = text_stored, .meta_json = p->meta_json,
                          .clean = p->clean, .corrupted = p->corrupted, .answer = p->answer, .wrong = p->wrong,
                          .image = p->image, .n_tokens = (int)n};
     if ((rc = hs_store_put_prompt(r->store, r->run_id, &row, &r->prompt_id, r->err)) != HS_OK)
         goto fail;
     for (size_t i = 0; i < n; i++) {
         char text[1024];
-        if (hs_tokenizer_token_text(tok, ids[i], text, sizeof text) < 0)
-            text[0] = '\0';
-        if ((rc = hs_store_put_token(r->store, r->run_id, r->prompt_id, (int)i, ids[i], text, 0, r->err)) != HS_OK)
+        int has_text = tok && hs_tokenizer_token_text(tok, ids[i], text, sizeof text) >= 0; /* else NULL */
+        if ((rc = hs_store_put_token(r->store, r->run_id, r->prompt_id, (int)i, ids[i], has_text ? text : NULL, 0,
+                                     r->err)) != HS_OK)
             goto fail;
     }
     if ((rc = select_positions(r, (int)n)) != HS_OK)
@@ -405,7 +452,7 @@ hs_status hs_record_prompts(const hs_model *m, const hs_prompt_set *set, const h
         if (done) {
             prog.skipped++;
         } else {
-            if ((rc = record_one(&r, &set->prompts[i], ts->ids[i], ts->n_ids[i], hooks)) != HS_OK) {
+            if ((rc = record_one(&r, &set->prompts[i], ts->text[i], ts->ids[i], ts->n_ids[i], hooks)) != HS_OK) {
                 hs_error_prefix(err, "%s:%d", set->path, set->prompts[i].line);
                 goto done;
             }

@@ -45,10 +45,15 @@ typedef struct hs_tokenized_set {
     int n;
     int32_t **ids;  /* [n] arrays */
     size_t *n_ids;  /* [n] */
+    char **text;    /* [n] what prompts.text stores: the prompt's own text, or for a token-id prompt
+                     * without one, its ids decoded by the model's tokenizer (the ids in decimal,
+                     * space-separated, when the model has none) */
 } hs_tokenized_set;
 
-/* Tokenises every prompt; a prompt that encodes to nothing or is longer than the model's context
- * is an error naming its line. Run it before opening the store, so bad input writes nothing. */
+/* Tokenises every prompt (a prompt with "tokens" is taken verbatim: no BOS is added, and the model
+ * needs no tokenizer for it); a prompt that encodes to nothing, is longer than the model's context
+ * or holds an id outside the vocabulary is an error naming its line. Run it before opening the
+ * store, so bad input writes nothing. */
 hs_status hs_record_tokenize(const hs_model *m, const hs_prompt_set *set, hs_tokenized_set **out, hs_error *err);
 void hs_tokenized_set_free(hs_tokenized_set *ts);
 

@@ -1,7 +1,9 @@
-/* cmd_analyze.c — `headscope analyze ANALYSIS --db DB [...]`: the table of analyses that read a
- * recorded store and write their result tables into it; each lives in its own tools/ file. */
+/* cmd_analyze.c — `headscope analyze NAME ...`: the table of analyses (one line each; each analysis
+ * parses its own options in tools/cmd_analyze_NAME.c) and what they share: opening the store they
+ * write into and the optional model. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "tools/commands.h"
 
@@ -10,15 +12,16 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *summary;
 } analyses[] = {
+    {"heads", cmd_analyze_heads, "head detectors: previous-token, duplicate, induction, retrieval, distance, entropy"},
     {"logit-lens", cmd_analyze_logit_lens, "logit lens, direct logit attribution and the component lens"},
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: headscope analyze ANALYSIS --db DB [options]\n\nanalyses:\n");
+    fprintf(f, "usage: headscope analyze ANALYSIS --db DB [--model PATH] [--run ID] [options]\n\nanalyses:\n");
     for (size_t i = 0; i < sizeof analyses / sizeof analyses[0]; i++)
         fprintf(f, "  %-12s %s\n", analyses[i].name, analyses[i].summary);
-    fprintf(f, "\n`headscope analyze ANALYSIS --help` describes its options.\n");
+    fprintf(f, "\n`headscope analyze ANALYSIS --help` gives its definitions, defaults and options.\n");
 }
 
 int cmd_analyze(int argc, char **argv)
@@ -37,4 +40,20 @@ int cmd_analyze(int argc, char **argv)
     fprintf(stderr, "headscope analyze: unknown analysis '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;
+}
+
+hs_store *cli_open_store_for_analysis(const char *cmd, const char *db_path)
+{
+    struct stat st;
+    if (stat(db_path, &st) != 0) {
+        fprintf(stderr, "headscope %s: %s: no such store; record one first with `headscope run`\n", cmd, db_path);
+        return NULL;
+    }
+    hs_error err = {0};
+    hs_store *store = NULL;
+    if (hs_store_open(db_path, HS_STORE_CREATE, NULL, &store, &err) != HS_OK) {
+        cli_fail(cmd, &err);
+        return NULL;
+    }
+    return store;
 }

@@ -4,6 +4,7 @@
 #define HS_TOOLS_COMMANDS_H
 
 #include "headscope.h"
+#include "store/store.h"
 
 /* Each takes argv with argv[0] = the command name; returns the process exit status. */
 int cmd_info(int argc, char **argv);
@@ -14,15 +15,21 @@ int cmd_sql(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
+int cmd_dataset(int argc, char **argv);
 
-/* `headscope analyze` analyses; argv[0] = the analysis name. */
+/* The analyses under `headscope analyze` (table in tools/cmd_analyze.c), one file each; argv[0] = the analysis name. */
 int cmd_analyze_logit_lens(int argc, char **argv);
+int cmd_analyze_heads(int argc, char **argv);
 
 /* Prints "headscope CMD: <message>" for a failed call and returns exit status 1. */
 int cli_fail(const char *cmd, const hs_error *err);
 
 /* Opens a model or prints why not (returns NULL). */
 hs_model *cli_open_model(const char *cmd, const char *model_path, const char *tokenizer_path);
+
+/* Opens an existing store read-write for an analysis to write into, or prints why not (returns
+ * NULL). A missing file is an error, not a new empty store. */
+hs_store *cli_open_store_for_analysis(const char *cmd, const char *db_path);
 
 /* Prints `s` as a JSON string literal (with quotes) to f. */
 void cli_print_json_string(FILE *f, const char *s);

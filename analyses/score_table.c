@@ -1,0 +1,91 @@
+/* score_table.c — gathering head_scores rows and replacing an analysis's rows atomically. */
+#include "analyses/score_table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyses/run_info.h"
+#include "base/error.h"
+
+typedef struct score_row {
+    const char *metric;
+    int32_t layer, head;
+    int64_t prompt_id;
+    double value;
+} score_row;
+
+struct hs_score_table {
+    char *analysis;
+    score_row *rows;
+    size_t n, cap;
+};
+
+hs_status hs_score_table_new(const char *analysis, hs_score_table **out, hs_error *err)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out || !((*out)->analysis = strdup(analysis))) {
+        free(*out);
+        *out = NULL;
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    }
+    return HS_OK;
+}
+
+void hs_score_table_free(hs_score_table *t)
+{
+    if (!t)
+        return;
+    free(t->rows);
+    free(t->analysis);
+    free(t);
+}
+
+hs_status hs_score_table_add(hs_score_table *t, const char *metric, int layer, int head, int64_t prompt_id,
+                             double value, hs_error *err)
+{
+    if (t->n == t->cap) {
+        size_t ncap = t->cap ? 2 * t->cap : 1024;
+        score_row *r = realloc(t->rows, ncap * sizeof *r);
+        if (!r)
+            return hs_fail(err, HS_ERR_NOMEM, "%s: out of memory for %zu score rows", t->analysis, ncap);
+        t->rows = r;
+        t->cap = ncap;
+    }
+    t->rows[t->n++] = (score_row){.metric = metric, .layer = layer, .head = head, .prompt_id = prompt_id,
+                                  .value = value};
+    return HS_OK;
+}
+
+size_t hs_score_table_rows(const hs_score_table *t)
+{
+    return t->n;
+}
+
+hs_status hs_score_table_replace(const hs_score_table *t, hs_store *store, int64_t run_id, hs_error *err)
+{
+    sqlite3 *db = hs_store_db(store);
+    sqlite3_stmt *del = NULL;
+    hs_status rc = hs_store_begin(store, err);
+    if (rc != HS_OK)
+        return rc;
+    if (sqlite3_prepare_v2(db, "DELETE FROM head_scores WHERE run_id = ?1 AND analysis = ?2", -1, &del, NULL) !=
+            SQLITE_OK ||
+        sqlite3_bind_int64(del, 1, run_id) != SQLITE_OK ||
+        sqlite3_bind_text(del, 2, t->analysis, -1, SQLITE_STATIC) != SQLITE_OK || sqlite3_step(del) != SQLITE_DONE) {
+        rc = hs_fail(err, HS_ERR_IO, "%s: deleting the earlier '%s' scores of run %lld: %s", hs_store_path_of(store),
+                     t->analysis, (long long)run_id, sqlite3_errmsg(db));
+        goto fail;
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        const score_row *r = &t->rows[i];
+        if ((rc = hs_store_put_head_score(store, run_id, t->analysis, r->metric, r->layer, r->head, r->prompt_id,
+                                          r->value, err)) != HS_OK)
+            goto fail;
+    }
+    sqlite3_finalize(del);
+    return hs_store_commit(store, err);
+fail:
+    sqlite3_finalize(del);
+    hs_store_rollback(store);
+    return rc;
+}
