@@ -18,6 +18,32 @@ static const hs_metric_info metrics[] = {
      "Mean over query positions i of max_k A[i, k]; 1 means every query attends to one key. "
      "Averaged over prompts.",
      HS_COLORMAP_SEQUENTIAL, 0},
+    {"heads", "previous_token", "Previous-token score",
+     "TransformerLens detect_head, \"mul\" mode: sum(A \xe2\x8a\x99 D) / sum(A) with D the sub-diagonal (query i "
+     "attends to key i-1); mean over prompts.",
+     HS_COLORMAP_SEQUENTIAL, 0},
+    {"heads", "duplicate_token", "Duplicate-token score",
+     "TransformerLens detect_head, \"mul\" mode, with D marking earlier positions holding the same token as the "
+     "query; mean over prompts.",
+     HS_COLORMAP_SEQUENTIAL, 0},
+    {"heads", "induction", "Induction score",
+     "TransformerLens detect_head, \"mul\" mode, with D the duplicate-token pattern shifted right by one: query i "
+     "attends to the token after an earlier copy of token i; mean over prompts.",
+     HS_COLORMAP_SEQUENTIAL, 0},
+    {"heads", "retrieval_echo", "Retrieval: echo score",
+     "RazorAttention on BOS + copies of a random block of length L: mean A[i, i-L] over queries in the later "
+     "copies (attention to the same token one copy back).",
+     HS_COLORMAP_SEQUENTIAL, 0},
+    {"heads", "retrieval_induction", "Retrieval: induction score",
+     "RazorAttention on BOS + copies of a random block of length L: mean A[i, i-L+1] over queries in the later "
+     "copies (attention to the token after the same token one copy back).",
+     HS_COLORMAP_SEQUENTIAL, 0},
+    {"heads", "attn_distance", "Average attention distance (tokens)",
+     "Mean over queries i of sum_k A[i, k] (i - k): small for local heads, large for global ones; mean over "
+     "prompts.",
+     HS_COLORMAP_SEQUENTIAL, 0},
+    {"heads", "entropy", "Attention entropy (nats)",
+     "Mean over queries i of -sum_k A[i, k] log A[i, k]; mean over prompts.", HS_COLORMAP_SEQUENTIAL, 0},
     {"dla", "dla", "Direct logit attribution of each head",
      "(W_U[:, answer] - W_U[:, wrong]) \xc2\xb7 r / sigma_final at the last position, r the head's result "
      "(hook_result) and sigma_final the cached final-norm scale (TransformerLens convention); mean over the analysed "
@@ -29,6 +55,8 @@ static const struct {
     const char *analysis, *description;
 } analyses[] = {
     {"run", "Per-head summaries computed during the recording run from every attention pattern."},
+    {"heads", "Head detectors (headscope analyze heads): which heads attend to the previous token, to earlier "
+              "copies of the current token, or act as induction heads; TransformerLens semantics."},
     {"dla", "Direct logit attribution of every head (headscope analyze logit-lens); the lens figures are above."},
 };
 
