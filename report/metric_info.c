@@ -44,6 +44,18 @@ static const hs_metric_info metrics[] = {
      HS_COLORMAP_SEQUENTIAL, 0},
     {"heads", "entropy", "Attention entropy (nats)",
      "Mean over queries i of -sum_k A[i, k] log A[i, k]; mean over prompts.", HS_COLORMAP_SEQUENTIAL, 0},
+    {"sinks", "alpha0", "First-token sink score alpha_0",
+     "alpha_k = sum_{i>=k} A[i, k] / (T - k) at k = 0 with prompts cut to T = 64 tokens (Gu et al., \"When "
+     "Attention Sink Emerges\"): the mean attention the first token receives; mean over prompts.",
+     HS_COLORMAP_SEQUENTIAL, 0},
+    {"sinks", "sink", "Sink rate per head",
+     "Fraction of prompts on which alpha_0 > eps = 0.3 (Gu et al.); the model's sink rate is the same "
+     "fraction over every (prompt, layer, head).",
+     HS_COLORMAP_SEQUENTIAL, 0},
+    {"sinks", "hidden_sinks", "Hidden sinks per prompt",
+     "|S| with S = {k > 0 : alpha_k > tau}, tau = 0.1, over the whole prompt (ACT, \"Unveiling and Harnessing "
+     "Hidden Attention Sinks\"); mean over prompts.",
+     HS_COLORMAP_SEQUENTIAL, 0},
     {"dla", "dla", "Direct logit attribution of each head",
      "(W_U[:, answer] - W_U[:, wrong]) \xc2\xb7 r / sigma_final at the last position, r the head's result "
      "(hook_result) and sigma_final the cached final-norm scale (TransformerLens convention); mean over the analysed "
@@ -57,6 +69,8 @@ static const struct {
     {"run", "Per-head summaries computed during the recording run from every attention pattern."},
     {"heads", "Head detectors (headscope analyze heads): which heads attend to the previous token, to earlier "
               "copies of the current token, or act as induction heads; TransformerLens semantics."},
+    {"sinks", "Attention sinks (headscope analyze sinks); the per-layer and overall sink rates are rows of "
+              "head_scores with head (and layer) NULL."},
     {"dla", "Direct logit attribution of every head (headscope analyze logit-lens); the lens figures are above."},
 };
 

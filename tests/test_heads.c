@@ -4,6 +4,7 @@
  * construction implies), the pattern source's two routes (stored patterns and the run's model)
  * agreeing, and agreement with TransformerLens's detect_head (tools/gen_head_detector_ref.py). */
 #include <jansson.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "datasets/prompts.h"
 #include "datasets/repeated_blocks.h"
 #include "hooks/planted_model.h"
+#include "store/store.h"
 #include "tests/test.h"
 
 /* ---------------------------------------------------------------- helpers */
@@ -650,5 +652,71 @@ int test_heads_cli_errors(void)
     CHECK(headscope(out, sizeof out, "dataset repeated-blocks --out %s/r.jsonl", dir) == 2);
     CHECK(headscope(out, sizeof out, "dataset repeated-blocks --out %s/r.jsonl --vocab 5 --block-len 8", dir) == 1);
     CHECK_MSG(strstr(out, "5 distinct token ids"), "%s", out);
+    return TEST_PASS;
+}
+
+/* ---------------------------------------------------------------- analyze sinks */
+
+/* On the planted model only the first-token head (L0H1) is a sink: its alpha_0 is ~1, every other
+ * head's is at most 11/41 (rows that fall back to key 0) < eps. So the sink rate is exactly 1/8
+ * overall, 1/4 in layer 0 and 0 in layer 1; the uniform heads' alpha_0 is H_T / T by
+ * construction; and every stored alpha_0 equals its recomputation from the stored patterns in SQL. */
+int test_analyze_sinks_planted_model(void)
+{
+    char dir[256], model[512], prompts[512], db[600], out[8192];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    CHECK(planted_setup(dir, model, sizeof model, prompts, sizeof prompts) == TEST_PASS);
+    snprintf(db, sizeof db, "%s/run.db", dir);
+    CHECK_MSG(headscope(out, sizeof out, "run --model %s --prompts %s --db %s --dtype f32 --quiet", model, prompts, db) == 0,
+              "%s", out);
+    CHECK_MSG(headscope(out, sizeof out, "analyze sinks --db %s", db) == 0, "%s", out);
+    CHECK_MSG(strstr(out, "sink rate (eps 0.3, T 64): 12.50 %") && strstr(out, "6 shorter than 64"), "%s", out);
+    hs_error err = {0};
+    hs_store *store;
+    CHECK_OK(hs_store_open(db, HS_STORE_READONLY, NULL, &store, &err), &err);
+    sqlite3 *d = hs_store_db(store);
+    CHECK_NEAR(query_double(d, "SELECT value FROM head_scores WHERE analysis = 'sinks' AND metric = 'sink_rate' "
+                               "AND layer IS NULL"), 0.125, 1e-12);
+    CHECK_NEAR(query_double(d, "SELECT value FROM head_scores WHERE metric = 'sink_rate' AND layer = 0 AND head IS NULL"),
+               0.25, 1e-12);
+    CHECK_NEAR(query_double(d, "SELECT value FROM head_scores WHERE metric = 'sink_rate' AND layer = 1 AND head IS NULL"),
+               0.0, 1e-12);
+    CHECK_NEAR(query_double(d, "SELECT value FROM head_scores WHERE metric = 'sink' AND prompt_id IS NULL "
+                               "AND layer = 0 AND head = 1"), 1.0, 1e-12);
+    CHECK_NEAR(query_double(d, "SELECT max(value) FROM head_scores WHERE metric = 'sink' AND NOT (layer = 0 AND head = 1)"),
+               0.0, 1e-12);
+    CHECK(query_double(d, "SELECT min(value) FROM head_scores WHERE metric = 'alpha0' AND layer = 0 AND head = 1") > 0.99);
+    CHECK(query_double(d, "SELECT max(value) FROM head_scores WHERE metric = 'alpha0' AND NOT (layer = 0 AND head = 1)") <
+          0.3);
+    double harmonic = 0;
+    for (int i = 1; i <= PL_T; i++)
+        harmonic += 1.0 / i;
+    for (int l = 0; l < HS_PLANTED_LAYERS; l++)
+        for (int h = 0; h < HS_PLANTED_HEADS; h++)
+            if (hs_planted_heads[l][h] == HS_PLANTED_UNIFORM) {
+                char sql[256];
+                snprintf(sql, sizeof sql,
+                         "SELECT value FROM head_scores WHERE metric = 'alpha0' AND prompt_id IS NULL AND layer = %d "
+                         "AND head = %d", l, h);
+                CHECK_NEAR(query_double(d, sql), harmonic / PL_T, 1e-5);
+            }
+    /* alpha_0 of every (prompt, head) recomputed from the stored patterns: column 0's mean */
+    CHECK_NEAR(query_double(d,
+                            "SELECT max(abs(s.value - r.alpha0)) FROM head_scores s JOIN ("
+                            "  SELECT a.prompt_id, a.layer, a.head, sum(e.value) / count(*) AS alpha0"
+                            "  FROM activations a, tensor_each(a.data) e"
+                            "  WHERE a.hook = 'attn.hook_pattern' AND e.i1 = 0 GROUP BY a.prompt_id, a.layer, a.head"
+                            ") r ON r.prompt_id = s.prompt_id AND r.layer = s.layer AND r.head = s.head "
+                            "WHERE s.analysis = 'sinks' AND s.metric = 'alpha0'"),
+               0.0, 1e-6);
+    CHECK_NEAR(query_double(d, "SELECT count(*) FROM head_scores WHERE analysis = 'sinks' AND metric = 'alpha0' "
+                               "AND prompt_id IS NOT NULL"), PL_N * 8, 0);
+    hs_store_close(store);
+    /* rerun with another eps: rows replaced, not added */
+    CHECK_MSG(headscope(out, sizeof out, "analyze sinks --db %s --eps 0.2 --quiet", db) == 0, "%s", out);
+    CHECK_OK(hs_store_open(db, HS_STORE_READONLY, NULL, &store, &err), &err);
+    CHECK_NEAR(query_double(hs_store_db(store), "SELECT count(*) FROM head_scores WHERE analysis = 'sinks' AND "
+                                                "metric = 'alpha0'"), PL_N * 8 + 8, 0);
+    hs_store_close(store);
     return TEST_PASS;
 }

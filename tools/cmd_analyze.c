@@ -13,6 +13,7 @@ static const struct {
     const char *summary;
 } analyses[] = {
     {"heads", cmd_analyze_heads, "head detectors: previous-token, duplicate, induction, retrieval, distance, entropy"},
+    {"sinks", cmd_analyze_sinks, "attention sinks: first-token sink scores, sink rate, hidden sinks"},
     {"logit-lens", cmd_analyze_logit_lens, "logit lens, direct logit attribution and the component lens"},
 };
 

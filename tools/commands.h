@@ -20,6 +20,7 @@ int cmd_dataset(int argc, char **argv);
 /* The analyses under `headscope analyze` (table in tools/cmd_analyze.c), one file each; argv[0] = the analysis name. */
 int cmd_analyze_logit_lens(int argc, char **argv);
 int cmd_analyze_heads(int argc, char **argv);
+int cmd_analyze_sinks(int argc, char **argv);
 
 /* Prints "headscope CMD: <message>" for a failed call and returns exit status 1. */
 int cli_fail(const char *cmd, const hs_error *err);
