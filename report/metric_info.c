@@ -8,7 +8,7 @@
 static const hs_metric_info metrics[] = {
     {"run", "attn_first", "Attention on the first token",
      "Mean over query positions i of A[i, 0], the attention a head pays to position 0; averaged over "
-     "prompts. Computed while recording (headscope run --summaries).",
+     "prompts. Computed while recording (headscope run; off with --no-summaries).",
      HS_COLORMAP_SEQUENTIAL, 0},
     {"run", "attn_entropy", "Attention entropy (nats)",
      "Mean over query positions i of H_i = -sum_k A[i, k] log A[i, k]; low values are focused heads, "
