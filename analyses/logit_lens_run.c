@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyses/answer_token.h"
 #include "analyses/component_lens.h"
 #include "analyses/dla.h"
 #include "analyses/lens_store.h"
@@ -179,43 +180,6 @@ done:
     return rc;
 }
 
-/* The first token of `cont` as it continues a prompt `text` that tokenised to ids [n] (with the
- * model's BOS rule): where text + cont departs from ids, when it departs at the prompt's end;
- * otherwise (the boundary merged) the first token of cont alone. -1 when cont gives no token. */
-static hs_status continuation_token(const hs_tokenizer *tok, const char *text, const char *cont, const int32_t *ids,
-                                    int n, int32_t *out, hs_error *err)
-{
-    *out = -1;
-    size_t lt = strlen(text), lc = strlen(cont);
-    char *joined = malloc(lt + lc + 1);
-    if (!joined)
-        return hs_fail(err, HS_ERR_NOMEM, "lens: out of memory");
-    memcpy(joined, text, lt);
-    memcpy(joined + lt, cont, lc + 1);
-    int32_t *both = NULL;
-    size_t n_both = 0;
-    hs_status rc = hs_tokenizer_encode(tok, joined, lt + lc, 1, &both, &n_both, err);
-    free(joined);
-    if (rc != HS_OK)
-        return rc;
-    int j = 0;
-    while (j < n && (size_t)j < n_both && both[j] == ids[j])
-        j++;
-    if (j == n && n_both > (size_t)n)
-        *out = both[n];
-    free(both);
-    if (*out >= 0)
-        return HS_OK;
-    int32_t *alone = NULL;
-    size_t n_alone = 0;
-    if ((rc = hs_tokenizer_encode(tok, cont, lc, 0, &alone, &n_alone, err)) != HS_OK)
-        return rc;
-    if (n_alone > 0)
-        *out = alone[0];
-    free(alone);
-    return HS_OK;
-}
-
 /* ---------------------------------------------------------------- the analysis row */
 
 static char *options_json(const hs_lens_request *req)
@@ -357,10 +321,10 @@ static hs_status analyse_prompt(const hs_lens_request *req, const hs_model *m, h
     if (!target)
         return hs_fail(err, HS_ERR_NOMEM, "lens: out of memory");
     if (answer_text && *answer_text && tok &&
-        (rc = continuation_token(tok, p->text, answer_text, ids, n, &answer, err)) != HS_OK)
+        (rc = hs_answer_token(tok, p->text, answer_text, ids, n, &answer, err)) != HS_OK)
         goto done;
     if (answer >= 0 && wrong_text && *wrong_text && tok &&
-        (rc = continuation_token(tok, p->text, wrong_text, ids, n, &wrong, err)) != HS_OK)
+        (rc = hs_answer_token(tok, p->text, wrong_text, ids, n, &wrong, err)) != HS_OK)
         goto done;
     if (answer >= m->cfg.d_vocab || wrong >= m->cfg.d_vocab) {
         rc = hs_fail(err, HS_ERR_RANGE, "prompt %d: the answer or wrong token is outside the model's vocabulary",

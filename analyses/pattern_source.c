@@ -119,24 +119,6 @@ static hs_status load_prompts(hs_pattern_source *src, hs_error *err)
 }
 
 /* Checks that `model` is the run's model: same layers and heads, same weights. */
-static hs_status check_model(hs_pattern_source *src, const hs_model *m, hs_error *err)
-{
-    const hs_run_info *r = &src->info.run;
-    if (m->cfg.n_layers != r->n_layers || m->cfg.n_heads != r->n_heads)
-        return hs_fail(err, HS_ERR_ARG,
-                       "%s: run %lld was recorded with %s (%d layers, %d heads); the model %s has %d layers and %d heads",
-                       hs_store_path_of(src->store), (long long)r->id, r->model_path, r->n_layers, r->n_heads, m->path,
-                       m->cfg.n_layers, m->cfg.n_heads);
-    char sha[65];
-    HS_TRY(hs_model_sha256(m->path, sha, err));
-    if (strcmp(sha, r->model_sha256) != 0)
-        return hs_fail(err, HS_ERR_ARG,
-                       "%s: run %lld was recorded with %s (sha256 %.12s...); the model %s is a different one "
-                       "(sha256 %.12s...): its patterns would not be the run's",
-                       hs_store_path_of(src->store), (long long)r->id, r->model_path, r->model_sha256, m->path, sha);
-    return HS_OK;
-}
-
 /* Observer for the model source: copies one layer's pattern [1, H, T, T] into the buffer. */
 static hs_status copy_pattern(void *user, const hs_hook_point *hp, const hs_tensor *t)
 {
@@ -185,7 +167,7 @@ hs_status hs_pattern_source_open(hs_store *store, int64_t run_id, const hs_model
         goto fail;
     }
     if (use_model) {
-        if ((rc = check_model(src, model, err)) != HS_OK || (rc = hs_hooks_new(&src->hooks, err)) != HS_OK ||
+        if ((rc = hs_run_info_check_model(src->store, &src->info.run, model, err)) != HS_OK || (rc = hs_hooks_new(&src->hooks, err)) != HS_OK ||
             (rc = hs_hooks_observe(src->hooks, "blocks.*." PATTERN_HOOK, copy_pattern, src, err)) != HS_OK)
             goto fail;
         src->model = model;

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "hooks/model_hash.h"
+#include "hooks/model.h"
 
 const char *hs_store_path_of(hs_store *store)
 {
@@ -70,4 +72,21 @@ hs_status hs_run_info_read(hs_store *store, int64_t run_id, hs_run_info *out, hs
     }
     sqlite3_finalize(st);
     return rc;
+}
+
+hs_status hs_run_info_check_model(hs_store *store, const hs_run_info *r, const hs_model *m, hs_error *err)
+{
+    if (m->cfg.n_layers != r->n_layers || m->cfg.n_heads != r->n_heads)
+        return hs_fail(err, HS_ERR_ARG,
+                       "%s: run %lld was recorded with %s (%d layers, %d heads); the model %s has %d layers and %d heads",
+                       hs_store_path_of(store), (long long)r->id, r->model_path, r->n_layers, r->n_heads, m->path,
+                       m->cfg.n_layers, m->cfg.n_heads);
+    char sha[65];
+    HS_TRY(hs_model_sha256(m->path, sha, err));
+    if (strcmp(sha, r->model_sha256) != 0)
+        return hs_fail(err, HS_ERR_ARG,
+                       "%s: run %lld was recorded with %s (sha256 %.12s...); the model %s is a different one "
+                       "(sha256 %.12s...): its activations would not be the run's",
+                       hs_store_path_of(store), (long long)r->id, r->model_path, r->model_sha256, m->path, sha);
+    return HS_OK;
 }

@@ -20,6 +20,10 @@ typedef struct hs_run_info {
  * without that run, is HS_ERR_MISSING with a message naming the database and the runs it has. */
 hs_status hs_run_info_read(hs_store *store, int64_t run_id, hs_run_info *out, hs_error *err);
 
+/* Checks that `model` is the run's own: the same layers and heads, and weights whose sha256 equals
+ * runs.model_sha256 (activations of another model would not be the run's). HS_ERR_ARG says which. */
+hs_status hs_run_info_check_model(hs_store *store, const hs_run_info *run, const hs_model *model, hs_error *err);
+
 /* The database file of a store, for messages ("" for an in-memory one). Owned by SQLite. */
 const char *hs_store_path_of(hs_store *store);
 

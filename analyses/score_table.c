@@ -61,31 +61,37 @@ size_t hs_score_table_rows(const hs_score_table *t)
     return t->n;
 }
 
-hs_status hs_score_table_replace(const hs_score_table *t, hs_store *store, int64_t run_id, hs_error *err)
+hs_status hs_score_table_write(const hs_score_table *t, hs_store *store, int64_t run_id, hs_error *err)
 {
     sqlite3 *db = hs_store_db(store);
     sqlite3_stmt *del = NULL;
-    hs_status rc = hs_store_begin(store, err);
-    if (rc != HS_OK)
-        return rc;
+    hs_status rc = HS_OK;
     if (sqlite3_prepare_v2(db, "DELETE FROM head_scores WHERE run_id = ?1 AND analysis = ?2", -1, &del, NULL) !=
             SQLITE_OK ||
         sqlite3_bind_int64(del, 1, run_id) != SQLITE_OK ||
         sqlite3_bind_text(del, 2, t->analysis, -1, SQLITE_STATIC) != SQLITE_OK || sqlite3_step(del) != SQLITE_DONE) {
         rc = hs_fail(err, HS_ERR_IO, "%s: deleting the earlier '%s' scores of run %lld: %s", hs_store_path_of(store),
                      t->analysis, (long long)run_id, sqlite3_errmsg(db));
-        goto fail;
+        goto done;
     }
-    for (size_t i = 0; i < t->n; i++) {
+    for (size_t i = 0; i < t->n && rc == HS_OK; i++) {
         const score_row *r = &t->rows[i];
-        if ((rc = hs_store_put_head_score(store, run_id, t->analysis, r->metric, r->layer, r->head, r->prompt_id,
-                                          r->value, err)) != HS_OK)
-            goto fail;
+        rc = hs_store_put_head_score(store, run_id, t->analysis, r->metric, r->layer, r->head, r->prompt_id, r->value,
+                                     err);
     }
+done:
     sqlite3_finalize(del);
-    return hs_store_commit(store, err);
-fail:
-    sqlite3_finalize(del);
-    hs_store_rollback(store);
     return rc;
+}
+
+hs_status hs_score_table_replace(const hs_score_table *t, hs_store *store, int64_t run_id, hs_error *err)
+{
+    hs_status rc = hs_store_begin(store, err);
+    if (rc != HS_OK)
+        return rc;
+    if ((rc = hs_score_table_write(t, store, run_id, err)) != HS_OK) {
+        hs_store_rollback(store);
+        return rc;
+    }
+    return hs_store_commit(store, err);
 }

@@ -25,5 +25,8 @@ size_t hs_score_table_rows(const hs_score_table *t);
 
 /* Deletes head_scores rows of (run_id, analysis) and inserts the table's rows, in one transaction. */
 hs_status hs_score_table_replace(const hs_score_table *t, hs_store *store, int64_t run_id, hs_error *err);
+/* The same inside the caller's transaction (hs_store_begin), for analyses that write other tables
+ * in the same transaction; on failure the caller rolls back. */
+hs_status hs_score_table_write(const hs_score_table *t, hs_store *store, int64_t run_id, hs_error *err);
 
 #endif

@@ -5,6 +5,12 @@
  * Written to head_scores with analysis = 'sinks' (replacing an earlier result for the run):
  *   alpha0, sink (0/1 per prompt; its mean is the head's sink rate), hidden_sinks  per head
  *   sink_rate  per layer (head NULL) and overall (layer and head NULL)
+ *   entropy    per head: mean over queries of the row entropy, in nats
+ * and, per key position k < max_pos and head, into sink_positions: alpha_k over the whole prompt
+ * averaged over the prompts that reach k, and the fraction of them where k > 0 is a hidden sink.
+ * With a model (opt->magnitudes), the magnitudes pass (analyses/magnitudes_run.h) adds its
+ * per-layer rows (massive_acts, max_rms_magnitude, sink_tokens), position_norms and
+ * massive_activations. Everything is replaced in one transaction.
  * Definitions: analyses/sinks.h and ../shared/ANALYSES.md section 1. */
 #ifndef HS_ANALYSES_SINKS_RUN_H
 #define HS_ANALYSES_SINKS_RUN_H
@@ -22,6 +28,8 @@ typedef struct hs_sinks_options {
     float tau;             /* hidden-sink threshold (default 0.1) */
     unsigned source_flags; /* HS_PATTERNS_RECOMPUTE */
     int per_prompt;        /* also write one row per prompt (default on) */
+    int max_pos;           /* sink_positions and position_norms cover positions < max_pos (default 256) */
+    int magnitudes;        /* run the magnitudes pass (needs the model; default on when one is given) */
 } hs_sinks_options;
 
 void hs_sinks_options_default(hs_sinks_options *opt);
@@ -31,6 +39,10 @@ typedef struct hs_sinks_result {
     int n_prompts, n_short;   /* prompts analysed; of which shorter than t_cut (used whole) */
     double rate;              /* overall sink rate */
     double *layer_rate;       /* [n_layers], malloc'd: free with hs_sinks_result_free */
+    double *head_hidden;      /* [n_layers, n_heads] mean |S| per prompt (NaN for absent heads), malloc'd */
+    int magnitudes;           /* the magnitudes pass ran */
+    int64_t n_massive;        /* massive activations found (all layers, all prompts) */
+    double max_rms_magnitude; /* largest |x| / rms(x) of any block output */
     size_t n_rows;
 } hs_sinks_result;
 

@@ -191,6 +191,51 @@ static int migrate_1_to_2(sqlite3 *db)
     return sqlite3_exec(db, schema_v2, NULL, NULL, NULL);
 }
 
+/* Schema version 3 adds the tables of `analyze sinks` beyond its head_scores rows:
+ *   - sink_positions: per key position and head, the sink score alpha_k averaged over the prompts
+ *     long enough to have key k, and how often k > 0 is a hidden sink (alpha_k > tau) in them;
+ *   - position_norms: per layer, position and tensor (the residual stream after the block, the
+ *     keys, the values), the mean L2 norm over prompts (keys and values: also over kv heads);
+ *   - massive_activations: every activation of a block output that passes Sun et al.'s rule
+ *     (|x| > 100 and > 1000 x the layer's median |x| on that prompt), with its ratio to the median.
+ * Each is replaced whole per run when the analysis reruns. */
+static const char schema_v3[] =
+    "CREATE TABLE IF NOT EXISTS sink_positions (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  layer INTEGER NOT NULL CHECK (layer >= 0),\n"
+    "  head INTEGER NOT NULL CHECK (head >= 0),\n"
+    "  pos INTEGER NOT NULL CHECK (pos >= 0),\n"
+    "  alpha REAL NOT NULL,\n"
+    "  hidden_freq REAL,\n"
+    "  n_prompts INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (run_id, layer, head, pos)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE IF NOT EXISTS position_norms (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  tensor TEXT NOT NULL CHECK (tensor IN ('resid_post', 'k', 'v')),\n"
+    "  layer INTEGER NOT NULL CHECK (layer >= 0),\n"
+    "  pos INTEGER NOT NULL CHECK (pos >= 0),\n"
+    "  norm REAL NOT NULL,\n"
+    "  n_prompts INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (run_id, tensor, layer, pos)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE IF NOT EXISTS massive_activations (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  prompt_id INTEGER NOT NULL REFERENCES prompts(id) ON DELETE CASCADE,\n"
+    "  layer INTEGER NOT NULL,\n"
+    "  pos INTEGER NOT NULL,\n"
+    "  dim INTEGER NOT NULL,\n"
+    "  value REAL NOT NULL,\n"
+    "  ratio REAL NOT NULL,\n"
+    "  PRIMARY KEY (prompt_id, layer, pos, dim)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX IF NOT EXISTS massive_activations_run ON massive_activations (run_id, layer);\n";
+
+static int migrate_2_to_3(sqlite3 *db)
+{
+    return sqlite3_exec(db, schema_v3, NULL, NULL, NULL);
+}
+
 /* migrations[v] takes a database from version v to v + 1. A later schema change appends one
  * function here and bumps HS_STORE_SCHEMA_VERSION; the step must work inside the caller's
  * transaction (no VACUUM, no journal-mode changes). */
@@ -201,6 +246,7 @@ static const struct migration {
 } migrations[] = {
     {0, "creating schema version 1", migrate_0_to_1},
     {1, "upgrading to schema version 2 (analysis runs, vocabulary, logit lens)", migrate_1_to_2},
+    {2, "upgrading to schema version 3 (sink positions, norms, massive activations)", migrate_2_to_3},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == HS_STORE_SCHEMA_VERSION,

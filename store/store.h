@@ -37,7 +37,7 @@
 #include "headscope.h"
 #include "base/dtype.h"
 
-#define HS_STORE_SCHEMA_VERSION 2
+#define HS_STORE_SCHEMA_VERSION 3
 
 typedef struct hs_store hs_store;
 

@@ -720,3 +720,141 @@ int test_analyze_sinks_planted_model(void)
     hs_store_close(store);
     return TEST_PASS;
 }
+
+/* analyze sinks with the model: sink_positions recomputed from the stored patterns in SQL, the
+ * residual-stream norms from the stored block outputs, and the magnitudes the planted model's
+ * construction fixes (its stream holds only one-hot parts and values of 1, so nothing is massive). */
+int test_analyze_sinks_positions_and_norms(void)
+{
+    char dir[256], model[512], prompts[512], db[600], out[8192];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    CHECK(planted_setup(dir, model, sizeof model, prompts, sizeof prompts) == TEST_PASS);
+    snprintf(db, sizeof db, "%s/run.db", dir);
+    CHECK_MSG(headscope(out, sizeof out,
+                        "run --model %s --prompts %s --db %s --dtype f32 --record pattern,resid_post --quiet", model,
+                        prompts, db) == 0,
+              "%s", out);
+    CHECK_MSG(headscope(out, sizeof out, "analyze sinks --db %s --model %s --max-pos 32", db, model) == 0, "%s", out);
+    CHECK_MSG(strstr(out, "magnitudes: 0 massive activations"), "%s", out);
+    hs_error err = {0};
+    hs_store *store;
+    CHECK_OK(hs_store_open(db, HS_STORE_READONLY, NULL, &store, &err), &err);
+    sqlite3 *d = hs_store_db(store);
+    /* one row per layer, head and position below max-pos; every prompt has PL_T > 32 tokens */
+    CHECK_NEAR(query_double(d, "SELECT count(*) FROM sink_positions"), HS_PLANTED_LAYERS * HS_PLANTED_HEADS * 32, 0);
+    CHECK_NEAR(query_double(d, "SELECT min(n_prompts) FROM sink_positions"), PL_N, 0);
+    /* alpha_k = sum_i A[i][k] / (T - k), i1 the key, averaged over prompts: as the analysis stored it */
+    static const char recompute[] =
+        "WITH per_prompt AS ("
+        "  SELECT a.prompt_id, a.layer, a.head, e.i1 AS pos, sum(e.value) / (count(*) - e.i1) AS alpha"
+        "  FROM activations a, tensor_each(a.data) e WHERE a.hook = 'attn.hook_pattern' AND e.i1 < 32"
+        "  GROUP BY a.prompt_id, a.layer, a.head, e.i1), "
+        "mean AS (SELECT layer, head, pos, avg(alpha) AS alpha, avg(alpha > 0.1) AS freq FROM per_prompt "
+        "  GROUP BY layer, head, pos) ";
+    char sql[2048];
+    snprintf(sql, sizeof sql,
+             "%s SELECT max(abs(m.alpha - s.alpha)) FROM mean m JOIN sink_positions s USING (layer, head, pos)",
+             recompute);
+    CHECK_NEAR(query_double(d, sql), 0.0, 1e-6);
+    snprintf(sql, sizeof sql,
+             "%s SELECT max(abs(m.freq - s.hidden_freq)) FROM mean m JOIN sink_positions s USING (layer, head, pos) "
+             "WHERE pos > 0 AND abs(m.alpha - 0.1) > 1e-6", /* alpha = 1/10 exactly sits on tau (float vs double) */
+             recompute);
+    CHECK_NEAR(query_double(d, sql), 0.0, 1e-12);
+    CHECK(query_double(d, "SELECT count(*) FROM sink_positions WHERE pos = 0 AND hidden_freq IS NOT NULL") == 0);
+    /* the first-token head puts everything on key 0 */
+    CHECK(query_double(d, "SELECT alpha FROM sink_positions WHERE layer = 0 AND head = 1 AND pos = 0") > 0.99);
+    /* entropy per head: the uniform heads' mean row entropy is mean_i ln(i + 1) */
+    double want = 0;
+    for (int i = 0; i < PL_T; i++)
+        want += log(i + 1.0) / PL_T;
+    CHECK_NEAR(query_double(d, "SELECT value FROM head_scores WHERE analysis = 'sinks' AND metric = 'entropy' "
+                               "AND layer = 0 AND head = 3"),
+               want, 1e-5);
+    /* residual-stream norms from the stored block outputs (i0 the position, i1 the dimension) */
+    CHECK_NEAR(query_double(d, "WITH per_prompt AS ("
+                               "  SELECT a.prompt_id, a.layer, e.i0 AS pos, sqrt(sum(e.value * e.value)) AS norm"
+                               "  FROM activations a, tensor_each(a.data) e WHERE a.hook = 'hook_resid_post' AND e.i0 < 32"
+                               "  GROUP BY a.prompt_id, a.layer, e.i0) "
+                               "SELECT max(abs(m.norm - n.norm) / n.norm) FROM (SELECT layer, pos, avg(norm) AS norm "
+                               "  FROM per_prompt GROUP BY layer, pos) m "
+                               "JOIN position_norms n USING (layer, pos) WHERE n.tensor = 'resid_post'"),
+               0.0, 1e-5);
+    CHECK_NEAR(query_double(d, "SELECT count(*) FROM position_norms"), 3 * HS_PLANTED_LAYERS * 32, 0);
+    CHECK(query_double(d, "SELECT min(norm) FROM position_norms WHERE tensor IN ('k', 'v')") >= 0);
+    /* nothing massive: every |x| <= sqrt(d_model) after RMS normalisation, and no value reaches 100 */
+    CHECK_NEAR(query_double(d, "SELECT count(*) FROM massive_activations"), 0, 0);
+    CHECK_NEAR(query_double(d, "SELECT sum(value) FROM head_scores WHERE metric = 'massive_acts'"), 0, 0);
+    CHECK(query_double(d, "SELECT max(value) FROM head_scores WHERE metric = 'max_rms_magnitude'") <= sqrt(512.0));
+    hs_store_close(store);
+    /* without the model: no magnitudes, and a rerun replaces them (none stay behind) */
+    CHECK_MSG(headscope(out, sizeof out, "analyze sinks --db %s --max-pos 8", db) == 0, "%s", out);
+    CHECK_MSG(!strstr(out, "magnitudes:"), "%s", out);
+    CHECK_OK(hs_store_open(db, HS_STORE_READONLY, NULL, &store, &err), &err);
+    CHECK_NEAR(query_double(hs_store_db(store), "SELECT count(*) FROM sink_positions"),
+               HS_PLANTED_LAYERS * HS_PLANTED_HEADS * 8, 0);
+    hs_store_close(store);
+    return TEST_PASS;
+}
+
+/* analyze sinks --calibrate: argument errors, bad task files named with their line, and ACT's
+ * identity: with beta = 1 nothing moves, so the held-out metrics after equal those before. */
+int test_analyze_sinks_calibrate(void)
+{
+    char dir[256], model[512], prompts[512], db[600], task[600], bad[600], out[8192];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    CHECK(planted_setup(dir, model, sizeof model, prompts, sizeof prompts) == TEST_PASS);
+    snprintf(db, sizeof db, "%s/run.db", dir);
+    snprintf(task, sizeof task, "%s/task.jsonl", dir);
+    snprintf(bad, sizeof bad, "%s/bad.jsonl", dir);
+    FILE *f = fopen(task, "w");
+    CHECK(f);
+    fputs("{\"text\": \"abcdeabcd\", \"answer\": \"e\", \"wrong\": \"a\"}\n"
+          "{\"text\": \"xyzxy\", \"answer\": \"z\", \"wrong\": \"q\"}\n"
+          "{\"text\": \"mnopmno\", \"answer\": \"p\", \"wrong\": \"n\"}\n",
+          f);
+    fclose(f);
+    CHECK((f = fopen(bad, "w")));
+    fputs("{\"text\": \"abc\", \"answer\": \"d\", \"wrong\": \"e\"}\n{\"text\": \"abc\", \"answer\": \"d\"}\n", f);
+    fclose(f);
+    CHECK_MSG(headscope(out, sizeof out, "run --model %s --prompts %s --db %s --quiet", model, prompts, db) == 0, "%s",
+              out);
+    CHECK(headscope(out, sizeof out, "analyze sinks --db %s --calibrate --heldout %s", db, task) == 2);
+    CHECK_MSG(strstr(out, "--calibrate needs --model"), "%s", out);
+    CHECK(headscope(out, sizeof out, "analyze sinks --db %s --model %s --calibrate --heldout %s --act-heads 1x2", db,
+                    model, task) == 2);
+    CHECK_MSG(strstr(out, "--act-heads '1x2' is not a list of LAYER.HEAD"), "%s", out);
+    CHECK(headscope(out, sizeof out, "analyze sinks --db %s --model %s --calibrate --heldout %s --act-heads 1.0", db,
+                    model, bad) == 1);
+    CHECK_MSG(strstr(out, "bad.jsonl:2: a task prompt needs"), "%s", out);
+    CHECK_MSG(headscope(out, sizeof out,
+                        "analyze sinks --db %s --model %s --calibrate --heldout %s --calibration %s --act-heads 1.0,1.2 "
+                        "--beta 1",
+                        db, model, task, task) == 0,
+              "%s", out);
+    CHECK_MSG(strstr(out, "held-out (3 prompts)"), "%s", out);
+    hs_error err = {0};
+    hs_store *store;
+    CHECK_OK(hs_store_open(db, HS_STORE_READONLY, NULL, &store, &err), &err);
+    sqlite3 *d = hs_store_db(store);
+    CHECK_NEAR(query_double(d, "SELECT count(*) FROM head_scores WHERE analysis = 'act' AND metric = 'act_selected' "
+                               "AND value = 1"),
+               2, 0);
+    double before = query_double(d, "SELECT value FROM head_scores WHERE metric = 'heldout_logit_diff_before'");
+    double after = query_double(d, "SELECT value FROM head_scores WHERE metric = 'heldout_logit_diff_after'");
+    CHECK(isfinite(before));
+    CHECK_NEAR(after, before, 1e-6 * (1 + fabs(before)));
+    hs_store_close(store);
+    /* choosing among heads with hidden sinks: every candidate gets a trial row */
+    CHECK_MSG(headscope(out, sizeof out,
+                        "analyze sinks --db %s --model %s --calibrate --heldout %s --calibration %s --act-select greedy "
+                        "--act-metric logit-diff --act-candidates 3",
+                        db, model, task, task) == 0,
+              "%s", out);
+    CHECK_OK(hs_store_open(db, HS_STORE_READONLY, NULL, &store, &err), &err);
+    d = hs_store_db(store);
+    double n_trials = query_double(d, "SELECT count(*) FROM head_scores WHERE metric = 'act_trial'");
+    CHECK_MSG(n_trials >= 1 && n_trials <= 3, "%g trials", n_trials);
+    hs_store_close(store);
+    return TEST_PASS;
+}

@@ -617,7 +617,7 @@ static const char lens_prompts[] =
 static int check_lens_tables(sqlite3 *db, int L, int H, int k, int n_neurons)
 {
     char sql[2048];
-    CHECK(q_int(db, "PRAGMA user_version") == 2);
+    CHECK(q_int(db, "PRAGMA user_version") == HS_STORE_SCHEMA_VERSION);
     /* one lens row per layer row and token of every prompt */
     snprintf(sql, sizeof sql, "SELECT (SELECT count(*) FROM logit_lens) = %d * (SELECT sum(n_tokens) FROM prompts)",
              L + 1);

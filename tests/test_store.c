@@ -494,11 +494,11 @@ int test_store_migrate_v1(void)
     sqlite3_close(db);
 
     CHECK(hs_store_open(path, HS_STORE_READONLY, NULL, &s, &err) == HS_ERR_UNSUPPORTED && s == NULL);
-    CHECK_MSG(contains(err.msg, "schema version 1 is older than this headscope's (2)"), "%s", err.msg);
+    CHECK_MSG(contains(err.msg, "schema version 1 is older than this headscope's (3)"), "%s", err.msg);
 
     CHECK_OK(hs_store_open(path, HS_STORE_CREATE, NULL, &s, &err), &err);
     db = hs_store_db(s);
-    CHECK(sql_int(db, "PRAGMA user_version") == 2);
+    CHECK(sql_int(db, "PRAGMA user_version") == HS_STORE_SCHEMA_VERSION);
     CHECK(sql_int(db, "PRAGMA application_id") == 0x48534350);
     CHECK_MSG(strcmp(sql_text(db, counts, buf, sizeof buf), before) == 0, "%s vs %s", buf, before);
     CHECK(sql_int(db, "SELECT count(*) FROM pragma_foreign_key_check") == 0);

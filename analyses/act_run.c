@@ -1,0 +1,210 @@
+/* act_run.c — ACT on a task: load and tokenise the task sets, choose heads on the calibration set,
+ * measure before and after on the held-out set. */
+#include "analyses/act_run.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyses/answer_token.h"
+#include "base/error.h"
+#include "datasets/prompts.h"
+#include "hooks/model.h"
+
+void hs_act_run_options_default(hs_act_run_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->beta = HS_ACT_BETA;
+    opt->tau = HS_ACT_TAU;
+    opt->mode = HS_ACT_SELECT_EACH;
+    opt->metric = HS_ACT_TASK_ACCURACY;
+}
+
+void hs_act_run_result_free(hs_act_run_result *res)
+{
+    if (!res)
+        return;
+    free(res->heads), free(res->candidates), free(res->trial);
+    memset(res, 0, sizeof *res);
+}
+
+typedef struct task_set {
+    hs_act_task_prompt *prompts; /* [n], ids malloc'd */
+    int n;
+    int n_skipped;               /* lines whose answer and wrong begin with the same token */
+} task_set;
+
+static void task_set_free(task_set *ts)
+{
+    for (int i = 0; i < ts->n; i++)
+        free((void *)ts->prompts[i].ids);
+    free(ts->prompts);
+    ts->prompts = NULL, ts->n = 0;
+}
+
+/* Loads a task prompt set: every line needs a text, an answer and a wrong answer whose first tokens
+ * differ. */
+static hs_status task_set_load(const hs_model *model, const char *path, task_set *ts, hs_error *err)
+{
+    memset(ts, 0, sizeof *ts);
+    const hs_tokenizer *tok = hs_model_tokenizer(model);
+    if (!tok)
+        return hs_fail(err, HS_ERR_MISSING, "%s: the model has no tokenizer to encode %s with", model->path, path);
+    hs_prompt_set *set = NULL;
+    HS_TRY(hs_prompt_set_load(path, &set, err));
+    hs_status rc = HS_OK;
+    if (set->n < 1) {
+        rc = hs_fail(err, HS_ERR_FORMAT, "%s: no prompts", path);
+        goto done;
+    }
+    if (!(ts->prompts = calloc((size_t)set->n, sizeof *ts->prompts))) {
+        rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < set->n; i++) {
+        const hs_prompt *p = &set->prompts[i];
+        if (!p->text || !p->answer || !p->wrong || !*p->answer || !*p->wrong) {
+            rc = hs_fail(err, HS_ERR_FORMAT, "%s:%d: a task prompt needs \"text\" (or \"clean\"), \"answer\" and \"wrong\"",
+                         path, p->line);
+            goto done;
+        }
+        int32_t *ids = NULL;
+        size_t n_ids = 0;
+        if ((rc = hs_tokenizer_encode(tok, p->text, strlen(p->text), 1, &ids, &n_ids, err)) != HS_OK) {
+            hs_error_prefix(err, "%s:%d", path, p->line);
+            goto done;
+        }
+        hs_act_task_prompt *tp = &ts->prompts[ts->n++];
+        tp->ids = ids, tp->n_ids = (int)n_ids;
+        if (n_ids < 1) {
+            rc = hs_fail(err, HS_ERR_FORMAT, "%s:%d: the text gives no tokens", path, p->line);
+            goto done;
+        }
+        if ((rc = hs_answer_token(tok, p->text, p->answer, ids, (int)n_ids, &tp->answer, err)) != HS_OK ||
+            (rc = hs_answer_token(tok, p->text, p->wrong, ids, (int)n_ids, &tp->wrong, err)) != HS_OK) {
+            hs_error_prefix(err, "%s:%d", path, p->line);
+            goto done;
+        }
+        if (tp->answer < 0 || tp->wrong < 0) {
+            rc = hs_fail(err, HS_ERR_FORMAT, "%s:%d: answer \"%s\" or wrong \"%s\" gives no token", path, p->line,
+                         p->answer, p->wrong);
+            goto done;
+        }
+        if (tp->answer == tp->wrong) { /* the first tokens cannot tell them apart: not scorable */
+            free(ids);
+            ts->n--, ts->n_skipped++;
+        }
+    }
+    if (ts->n == 0)
+        rc = hs_fail(err, HS_ERR_FORMAT, "%s: every answer begins with the same token as its wrong answer", path);
+done:
+    hs_prompt_set_free(set);
+    if (rc != HS_OK)
+        task_set_free(ts);
+    return rc;
+}
+
+/* The task metric of `ts` with `heads` calibrated (none: the plain model). */
+static hs_status measure(const hs_model *model, const task_set *ts, hs_act_task_kind kind, const hs_act_head *heads,
+                         int n_heads, float beta, float tau, double *value, hs_error *err)
+{
+    hs_hooks *hooks = NULL;
+    hs_act *act = NULL;
+    hs_act_task task = {.model = model, .backend = HS_BACKEND_CPU, .prompts = ts->prompts, .n_prompts = ts->n,
+                        .kind = kind};
+    hs_status rc;
+    if ((rc = hs_hooks_new(&hooks, err)) == HS_OK && (rc = hs_act_install(hooks, heads, n_heads, beta, tau, &act, err)) == HS_OK)
+        rc = hs_act_task_metric(&task, heads, n_heads, hooks, value, err);
+    hs_act_free(act);
+    hs_hooks_free(hooks);
+    return rc;
+}
+
+static hs_act_head *copy_heads(const hs_act_head *h, int n)
+{
+    hs_act_head *c = malloc((size_t)(n > 0 ? n : 1) * sizeof *c);
+    if (c && n > 0)
+        memcpy(c, h, (size_t)n * sizeof *c);
+    return c;
+}
+
+hs_status hs_act_run(const hs_model *model, const hs_act_run_options *opt, hs_act_run_result *res, hs_error *err)
+{
+    memset(res, 0, sizeof *res);
+    res->calibration_before = res->calibration_after = NAN;
+    if (!opt->heldout_path)
+        return hs_fail(err, HS_ERR_ARG, "ACT: a held-out task prompt set is required");
+    if (opt->n_heads == 0 && !opt->calibration_path)
+        return hs_fail(err, HS_ERR_ARG, "ACT: choosing heads needs a calibration task prompt set");
+    task_set cal = {0}, held = {0};
+    hs_act_selection sel = {0};
+    hs_status rc;
+    if ((rc = task_set_load(model, opt->heldout_path, &held, err)) != HS_OK ||
+        (opt->calibration_path && (rc = task_set_load(model, opt->calibration_path, &cal, err)) != HS_OK))
+        goto done;
+    res->n_calibration = cal.n, res->n_heldout = held.n;
+    res->n_skipped = cal.n_skipped + held.n_skipped;
+    if (opt->n_heads > 0) {
+        if (!(res->heads = copy_heads(opt->heads, opt->n_heads))) {
+            rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        res->n_heads = opt->n_heads;
+        if (cal.n &&
+            ((rc = measure(model, &cal, opt->metric, NULL, 0, opt->beta, opt->tau, &res->calibration_before, err)) !=
+                 HS_OK ||
+             (rc = measure(model, &cal, opt->metric, res->heads, res->n_heads, opt->beta, opt->tau,
+                           &res->calibration_after, err)) != HS_OK))
+            goto done;
+    } else {
+        hs_act_task task = {.model = model, .backend = HS_BACKEND_CPU, .prompts = cal.prompts, .n_prompts = cal.n,
+                            .kind = opt->metric};
+        if ((rc = hs_act_select(opt->candidates, opt->n_candidates, opt->beta, opt->tau, opt->mode, hs_act_task_metric,
+                                &task, &sel, err)) != HS_OK)
+            goto done;
+        res->heads = sel.heads, res->n_heads = sel.n_heads, sel.heads = NULL;
+        res->trial = sel.trial, sel.trial = NULL;
+        res->calibration_before = sel.baseline, res->calibration_after = sel.final;
+        res->n_candidates = opt->n_candidates;
+        if (!(res->candidates = copy_heads(opt->candidates, opt->n_candidates))) {
+            rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+    }
+    for (int after = 0; after < 2; after++) {
+        int n = after ? res->n_heads : 0;
+        if ((rc = measure(model, &held, HS_ACT_TASK_ACCURACY, res->heads, n, opt->beta, opt->tau,
+                          &res->heldout_accuracy[after], err)) != HS_OK ||
+            (rc = measure(model, &held, HS_ACT_TASK_LOGIT_DIFF, res->heads, n, opt->beta, opt->tau,
+                          &res->heldout_logit_diff[after], err)) != HS_OK)
+            goto done;
+    }
+done:
+    hs_act_selection_free(&sel);
+    task_set_free(&cal), task_set_free(&held);
+    if (rc != HS_OK)
+        hs_act_run_result_free(res);
+    return rc;
+}
+
+hs_status hs_act_run_scores(const hs_act_run_result *res, hs_score_table *t, hs_error *err)
+{
+    for (int i = 0; i < res->n_candidates; i++) {
+        const hs_act_head *c = &res->candidates[i];
+        int kept = 0;
+        for (int j = 0; j < res->n_heads; j++)
+            kept |= res->heads[j].layer == c->layer && res->heads[j].head == c->head;
+        HS_TRY(hs_score_table_add(t, "act_trial", c->layer, c->head, -1, res->trial ? res->trial[i] : NAN, err));
+        HS_TRY(hs_score_table_add(t, "act_selected", c->layer, c->head, -1, kept, err));
+    }
+    if (res->n_candidates == 0)
+        for (int j = 0; j < res->n_heads; j++)
+            HS_TRY(hs_score_table_add(t, "act_selected", res->heads[j].layer, res->heads[j].head, -1, 1, err));
+    HS_TRY(hs_score_table_add(t, "calibration_before", -1, -1, -1, res->calibration_before, err));
+    HS_TRY(hs_score_table_add(t, "calibration_after", -1, -1, -1, res->calibration_after, err));
+    HS_TRY(hs_score_table_add(t, "heldout_accuracy_before", -1, -1, -1, res->heldout_accuracy[0], err));
+    HS_TRY(hs_score_table_add(t, "heldout_accuracy_after", -1, -1, -1, res->heldout_accuracy[1], err));
+    HS_TRY(hs_score_table_add(t, "heldout_logit_diff_before", -1, -1, -1, res->heldout_logit_diff[0], err));
+    HS_TRY(hs_score_table_add(t, "heldout_logit_diff_after", -1, -1, -1, res->heldout_logit_diff[1], err));
+    return HS_OK;
+}
