@@ -56,6 +56,16 @@ static const hs_metric_info metrics[] = {
      "|S| with S = {k > 0 : alpha_k > tau}, tau = 0.1, over the whole prompt (ACT, \"Unveiling and Harnessing "
      "Hidden Attention Sinks\"); mean over prompts.",
      HS_COLORMAP_SEQUENTIAL, 0},
+    {"sinks", "entropy", "Attention entropy (nats)",
+     "Mean over queries i of -sum_k A[i, k] ln A[i, k]; mean over prompts. Sink heads have low entropy.",
+     HS_COLORMAP_SEQUENTIAL, 0},
+    {"act", "act_trial", "ACT trial metric on the calibration set",
+     "The task metric on the calibration prompts with ACT applied to this head (EACH: alone; greedy: with the "
+     "heads kept before it); heads that were not tried are blank.",
+     HS_COLORMAP_SEQUENTIAL, 0},
+    {"act", "act_selected", "Heads ACT calibrates",
+     "1 for the heads whose calibration was kept (or that were named), 0 for tried heads that were not.",
+     HS_COLORMAP_SEQUENTIAL, 0},
     {"dla", "dla", "Direct logit attribution of each head",
      "(W_U[:, answer] - W_U[:, wrong]) \xc2\xb7 r / sigma_final at the last position, r the head's result "
      "(hook_result) and sigma_final the cached final-norm scale (TransformerLens convention); mean over the analysed "
@@ -72,6 +82,8 @@ static const struct {
     {"sinks", "Attention sinks (headscope analyze sinks); the per-layer and overall sink rates are rows of "
               "head_scores with head (and layer) NULL."},
     {"dla", "Direct logit attribution of every head (headscope analyze logit-lens); the lens figures are above."},
+    {"act", "The ACT calibration (headscope analyze sinks --calibrate); its held-out effect is in the sinks section "
+            "above."},
 };
 
 const hs_metric_info *hs_metric_info_find(const char *analysis, const char *metric)

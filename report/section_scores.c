@@ -212,7 +212,7 @@ hs_status hs_report_section_scores(hs_report_ctx *ctx, const hs_report_run *run,
     sqlite3_stmt *st;
     HS_TRY(hs_report_prepare(ctx,
                              "SELECT DISTINCT analysis, metric FROM head_scores WHERE run_id = ?1 "
-                             "ORDER BY analysis = 'run', analysis, metric",
+                             "AND head IS NOT NULL ORDER BY analysis = 'run', analysis, metric",
                              &st, err));
     sqlite3_bind_int64(st, 1, run->id);
     hs_status rc = HS_OK;

@@ -787,6 +787,19 @@ int test_analyze_sinks_positions_and_norms(void)
     CHECK_NEAR(query_double(d, "SELECT sum(value) FROM head_scores WHERE metric = 'massive_acts'"), 0, 0);
     CHECK(query_double(d, "SELECT max(value) FROM head_scores WHERE metric = 'max_rms_magnitude'") <= sqrt(512.0));
     hs_store_close(store);
+    /* the report draws them: sink rate by layer, alpha_k by position, hidden-sink positions, three norm plots */
+    char rep[700], path[800];
+    snprintf(rep, sizeof rep, "%s/report", dir);
+    CHECK_MSG(headscope(out, sizeof out, "report --db %s --out %s --formats svg", db, rep) == 0, "%s", out);
+    static const char *const figs[] = {"001-sink-rate-run1.svg", "002-sink-positions-run1.svg",
+                                       "003-hidden-sink-positions-run1.svg", "004-norms-resid_post-run1.svg",
+                                       "005-norms-k-run1.svg", "006-norms-v-run1.svg"};
+    for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++) {
+        snprintf(path, sizeof path, "%s/fig/%s", rep, figs[i]);
+        FILE *fig = fopen(path, "r");
+        CHECK_MSG(fig, "%s is missing", path);
+        fclose(fig);
+    }
     /* without the model: no magnitudes, and a rerun replaces them (none stay behind) */
     CHECK_MSG(headscope(out, sizeof out, "analyze sinks --db %s --max-pos 8", db) == 0, "%s", out);
     CHECK_MSG(!strstr(out, "magnitudes:"), "%s", out);
