@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # analyze.sh — time of `analyze heads` and `analyze sinks` per 1,000 prompts on the GPT-2-small-shaped
 # random model, from the store (stored float16 patterns) and from the model (patterns recomputed by
-# a forward pass on the stored tokens). Figures, not a test.
+# a forward pass on the stored tokens), and of the sinks magnitudes pass (norms, massive activations:
+# one forward pass per prompt). Figures, not a test.
 #
 #   bench/analyze.sh
 #
@@ -40,7 +41,11 @@ echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; $N prompt
 t() { local t0 t1; t0=$(date +%s.%N); "$@" > /dev/null; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
 for a in heads sinks; do
     s=$(t "$hs" analyze "$a" --db "$db" --quiet)
-    m=$(t "$hs" analyze "$a" --db "$db" --model "$MODEL" --recompute --quiet)
+    m=$(t "$hs" analyze "$a" --db "$db" --model "$MODEL" --recompute --no-magnitudes --quiet)
     printf "analyze %-6s from the store %7.2f s (%7.1f s per 1,000 prompts)   from the model %7.2f s (%7.1f s per 1,000)\n" \
         "$a" "$s" "$(echo "$s * 1000 / $N" | bc -l)" "$m" "$(echo "$m * 1000 / $N" | bc -l)"
 done
+# the magnitudes pass (norms, massive activations) always runs the model: patterns from the store
+s=$(t "$hs" analyze sinks --db "$db" --model "$MODEL" --quiet)
+printf "analyze sinks  with --model: patterns from the store + magnitudes pass %7.2f s (%7.1f s per 1,000 prompts)\n" \
+    "$s" "$(echo "$s * 1000 / $N" | bc -l)"
