@@ -16,7 +16,7 @@ void hs_act_run_options_default(hs_act_run_options *opt)
     memset(opt, 0, sizeof *opt);
     opt->beta = HS_ACT_BETA;
     opt->tau = HS_ACT_TAU;
-    opt->mode = HS_ACT_SELECT_EACH;
+    opt->mode = HS_ACT_SELECT_GREEDY;
     opt->metric = HS_ACT_TASK_ACCURACY;
 }
 

@@ -23,7 +23,7 @@
 
 typedef struct hs_act_run_options {
     float beta, tau;               /* 0.4, 0.1 */
-    hs_act_select_mode mode;       /* EACH (the authors') or GREEDY */
+    hs_act_select_mode mode;       /* GREEDY (the paper's; default) or EACH (the authors' script) */
     hs_act_task_kind metric;       /* what selection maximises: accuracy or logit difference */
     const hs_act_head *heads;      /* [n_heads] explicit heads: no selection (calibration set optional) */
     int n_heads;
