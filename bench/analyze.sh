@@ -38,10 +38,12 @@ awk -v n="$N" -v t="$TOKENS" -v w="${words[*]}" 'BEGIN {
 db=$WORK/store-$N-$TOKENS.db
 [ -f "$db" ] || "$hs" run --model "$MODEL" --tokenizer "$TOKENIZER" --prompts "$prompts" --db "$db" --quiet >&2
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; $N prompts of $TOKENS tokens, 144 heads"
-t() { local t0 t1; t0=$(date +%s.%N); "$@" > /dev/null; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
+t() { local t0 t1; t0=$(date +%s.%N); "$@" > /dev/null || { echo "analyze.sh: $* failed" >&2; exit 1; }
+      t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
 for a in heads sinks; do
     s=$(t "$hs" analyze "$a" --db "$db" --quiet)
-    m=$(t "$hs" analyze "$a" --db "$db" --model "$MODEL" --recompute --no-magnitudes --quiet)
+    extra=(); [ "$a" = sinks ] && extra=(--no-magnitudes)
+    m=$(t "$hs" analyze "$a" --db "$db" --model "$MODEL" --recompute "${extra[@]}" --quiet)
     printf "analyze %-6s from the store %7.2f s (%7.1f s per 1,000 prompts)   from the model %7.2f s (%7.1f s per 1,000)\n" \
         "$a" "$s" "$(echo "$s * 1000 / $N" | bc -l)" "$m" "$(echo "$m * 1000 / $N" | bc -l)"
 done
