@@ -32,6 +32,8 @@ hs_status hs_report_section_prompts(hs_report_ctx *ctx, const hs_report_run *run
 hs_status hs_report_section_scores(hs_report_ctx *ctx, const hs_report_run *run, hs_error *err);
 /* The logit lens tables (store schema 2): grids, target curves, DLA by layer; nothing when absent. */
 hs_status hs_report_section_lens(hs_report_ctx *ctx, const hs_report_run *run, hs_error *err);
+/* The head detectors' best score per layer (analyze heads); nothing when absent. */
+hs_status hs_report_section_heads(hs_report_ctx *ctx, const hs_report_run *run, hs_error *err);
 /* The sinks section (store schema 3): sink rate by layer, sink scores by position, hidden-sink
  * positions, norms by position, massive activations, the ACT calibration; nothing when absent. */
 hs_status hs_report_section_sinks(hs_report_ctx *ctx, const hs_report_run *run, hs_error *err);

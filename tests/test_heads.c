@@ -790,10 +790,12 @@ int test_analyze_sinks_positions_and_norms(void)
     /* the report draws them: sink rate by layer, alpha_k by position, hidden-sink positions, three norm plots */
     char rep[700], path[800];
     snprintf(rep, sizeof rep, "%s/report", dir);
+    CHECK_MSG(headscope(out, sizeof out, "analyze heads --db %s --quiet", db) == 0, "%s", out);
     CHECK_MSG(headscope(out, sizeof out, "report --db %s --out %s --formats svg", db, rep) == 0, "%s", out);
-    static const char *const figs[] = {"001-sink-rate-run1.svg", "002-sink-positions-run1.svg",
+    static const char *const figs[] = {"001-sink-rate-run1.svg",        "002-sink-positions-run1.svg",
                                        "003-hidden-sink-positions-run1.svg", "004-norms-resid_post-run1.svg",
-                                       "005-norms-k-run1.svg", "006-norms-v-run1.svg"};
+                                       "005-norms-k-run1.svg",          "006-norms-v-run1.svg",
+                                       "007-heads-by-layer-run1.svg"};
     for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++) {
         snprintf(path, sizeof path, "%s/fig/%s", rep, figs[i]);
         FILE *fig = fopen(path, "r");
