@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "base/tensor_blob.h"
+#include "store/positions.h"
 #include "hooks/model.h"
 #include "hooks/model_hash.h"
 
@@ -258,30 +259,6 @@ static hs_status read_meta(hs_pattern_source *src, const prompt_ref *p, hs_error
     return rc;
 }
 
-/* Parses a positions JSON array ("[0,5,7]") into rows[] marks; -1 on malformed input. */
-static int mark_positions(const char *json, int T, unsigned char *rows, int *list, int *n_list)
-{
-    const char *p = json;
-    *n_list = 0;
-    while (*p == ' ')
-        p++;
-    if (*p++ != '[')
-        return -1;
-    for (;;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        if (*p == ']')
-            return 0;
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v < 0 || v >= T || *n_list >= T)
-            return -1;
-        rows[v] = 1;
-        list[(*n_list)++] = (int)v;
-        p = end;
-    }
-}
-
 /* Fills the buffers (zeroed by the caller) from the prompt's stored pattern rows. Every kept head
  * must keep the same query rows. */
 static hs_status read_stored(hs_pattern_source *src, const prompt_ref *p, hs_error *err)
@@ -316,9 +293,12 @@ static hs_status read_stored(hs_pattern_source *src, const prompt_ref *p, hs_err
         if (!pos) {
             for (int i = 0; i < T; i++)
                 these[i] = 1, list[i] = i;
-        } else if (mark_positions(pos, T, these, list, &n_list) != 0) {
+        } else if ((n_list = hs_positions_parse(pos, T, list)) < 0) {
             rc = hs_fail(err, HS_ERR_FORMAT, "%s: prompt %d: L%dH%d: bad positions %.60s", db, p->idx, l, h, pos);
             goto done;
+        } else {
+            for (int i = 0; i < n_list; i++)
+                these[list[i]] = 1;
         }
         if ((!first && memcmp(these, src->row_kept, (size_t)T) != 0) || v.shape[0] != n_list) {
             rc = hs_fail(err, HS_ERR_FORMAT, "%s: prompt %d: L%dH%d keeps other query rows than the other heads", db,

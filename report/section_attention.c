@@ -15,6 +15,7 @@
 #include "base/error.h"
 #include "base/tensor_blob.h"
 #include "report/report_ctx.h"
+#include "store/positions.h"
 #include "report/viewer_js.h"
 #include "viz/colormap.h"
 #include "viz/heatmap.h"
@@ -33,31 +34,6 @@ hs_status hs_report_attention_init(hs_report_ctx *ctx, hs_error *err)
     hs_html_script(ctx->h, js);
     free(js);
     return HS_OK;
-}
-
-/* Parses a JSON array of non-negative integers ("[0,3,5]") into rows; returns the count or -1. */
-static int parse_positions(const char *json, int T, int *rows)
-{
-    int n = 0;
-    const char *p = json;
-    while (*p && *p != '[')
-        p++;
-    if (*p != '[')
-        return -1;
-    p++;
-    while (*p) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        if (*p == ']')
-            return n;
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v < 0 || v >= T || n >= T)
-            return -1;
-        rows[n++] = (int)v;
-        p = end;
-    }
-    return -1;
 }
 
 /* Appends one prompt's viewer data as a script; *added = 0 when its patterns are absent or not a
@@ -137,7 +113,7 @@ static hs_status add_prompt(hs_report_ctx *ctx, const hs_report_run *run, int64_
                 rows[i] = i;
             nr = T;
         } else {
-            nr = parse_positions((const char *)sqlite3_column_text(st, 2), T, rows);
+            nr = hs_positions_parse((const char *)sqlite3_column_text(st, 2), T, rows);
         }
         if (nr <= 0 || (n_rows >= 0 && nr != n_rows))
             goto done;
