@@ -100,7 +100,8 @@ hs_status hs_task_words(char ***words_out, int *n_out, hs_error *err)
     static const hs_word_list *const lists[] = {&hs_words_names, &hs_words_places, &hs_words_objects,
                                                 &hs_words_items, &hs_words_events, &hs_words_animals,
                                                 &hs_words_foods};
-    static const char *const letters[] = {"A", "B", "C", "D"};
+    static const char *const letters[] = {"A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M",
+                                          "N", "O", "P", "Q", "R", "S", "T", "U", "V", "W", "X", "Y", "Z"};
     char **v = NULL;
     int n = 0, cap = 0;
     hs_status st = HS_OK;
@@ -111,7 +112,7 @@ hs_status hs_task_words(char ***words_out, int *n_out, hs_error *err)
     for (int i = 0; i < hs_n_nations && st == HS_OK; i++)
         if ((st = add(&v, &n, &cap, hs_nations[i].nation, err)) == HS_OK)
             st = add(&v, &n, &cap, hs_nations[i].capital, err);
-    for (int i = 0; i < 4 && st == HS_OK; i++)
+    for (int i = 0; i < 26 && st == HS_OK; i++)
         st = add(&v, &n, &cap, letters[i], err);
     if (st != HS_OK) {
         hs_task_words_free(v, n);

@@ -36,7 +36,8 @@ typedef struct hs_nation {
 extern const hs_nation hs_nations[];
 extern const int hs_n_nations;
 
-/* Every word above, once, with a leading space (" Mary"), plus the MCQ letters " A".." D": what
+/* Every word above, once, with a leading space (" Mary"), plus the capital letters " A".." Z" (MCQ
+ * choices, MQAR keys): what
  * `headscope tokenizer train --task-tokens` forces to be single tokens. *words_out is a malloc'd
  * array of *n_out malloc'd strings: free it with hs_task_words_free. */
 hs_status hs_task_words(char ***words_out, int *n_out, hs_error *err);
