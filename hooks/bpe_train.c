@@ -147,6 +147,8 @@ hs_status hs_bpe_trainer_feed(hs_bpe_trainer *t, const char *text, size_t n, hs_
 {
     if (t->trained)
         return hs_fail(err, HS_ERR_ARG, "tokenizer training: text fed after training");
+    if (n == 0)
+        return HS_OK;
     size_t bad = hs_utf8_check(text, n);
     if (bad != n)
         return hs_fail(err, HS_ERR_FORMAT, "invalid UTF-8 at byte %zu", bad);
