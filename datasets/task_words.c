@@ -15,7 +15,7 @@ static const char *const names_train[] = {
     "Mark", "Sarah", "David", "Michael", "Laura", "Peter", "Emma", "George", "Alice", "Jack", "Rose", "Frank",
     "Grace", "Henry", "Ben", "Jane", "Adam", "Claire", "Eric", "Helen", "Sam", "Lucy", "Kevin", "Julia"};
 static const char *const names_heldout[] = {"Oliver", "Nora", "Victor", "Ruth", "Simon", "Diana",
-                                            "Carl", "Fiona", "Hugo", "Irene", "Leo", "Vera"};
+                                            "Carl", "Fiona", "Hugo", "Ivan", "Leo", "Vera"};
 const hs_word_list hs_words_names = LIST(names_train, names_heldout);
 
 static const char *const places_train[] = {"store", "garden", "restaurant", "school", "hospital", "office",
@@ -30,7 +30,7 @@ const hs_word_list hs_words_objects = LIST(objects_train, objects_heldout);
 
 static const char *const items_train[] = {"ball", "pen", "cup", "hat", "key", "box", "shoe", "bag",
                                           "lamp", "mug", "chair", "toy"};
-static const char *const items_heldout[] = {"plate", "sock", "bowl", "card", "coin", "kite"};
+static const char *const items_heldout[] = {"plate", "sock", "bowl", "card", "coin", "jar"};
 const hs_word_list hs_words_items = LIST(items_train, items_heldout);
 
 static const char *const events_train[] = {"war", "expedition", "drought", "dynasty", "project", "strike",
@@ -57,10 +57,10 @@ const hs_nation hs_nations[] = {
     {"Japan", "Tokyo"},        {"China", "Beijing"},     {"Russia", "Moscow"},      {"Egypt", "Cairo"},
     {"Greece", "Athens"},      {"Portugal", "Lisbon"},   {"Austria", "Vienna"},     {"Ireland", "Dublin"},
     {"Norway", "Oslo"},        {"Sweden", "Stockholm"},  {"Finland", "Helsinki"},   {"Denmark", "Copenhagen"},
-    {"Poland", "Warsaw"},      {"Hungary", "Budapest"},  {"Kenya", "Nairobi"},      {"Peru", "Lima"},
+    {"Poland", "Warsaw"},      {"Hungary", "Budapest"},  {"Pakistan", "Islamabad"},     {"Peru", "Lima"},
     {"Chile", "Santiago"},     {"Cuba", "Havana"},       {"Iran", "Tehran"},        {"Iraq", "Baghdad"},
-    {"Thailand", "Bangkok"},   {"Vietnam", "Hanoi"},     {"Turkey", "Ankara"},      {"Canada", "Ottawa"},
-    {"Australia", "Canberra"}, {"Belgium", "Brussels"},  {"Ghana", "Accra"},        {"Syria", "Damascus"}};
+    {"Thailand", "Bangkok"},   {"Afghanistan", "Kabul"},    {"Turkey", "Ankara"},      {"Canada", "Ottawa"},
+    {"Australia", "Canberra"}, {"Belgium", "Brussels"},  {"Lebanon", "Beirut"},       {"Syria", "Damascus"}};
 const int hs_n_nations = (int)(sizeof hs_nations / sizeof hs_nations[0]);
 
 static hs_status add(char ***v, int *n, int *cap, const char *w, hs_error *err)

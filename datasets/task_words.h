@@ -1,7 +1,8 @@
 /* task_words.h — the word lists the prompt-set generators draw from (names, places, objects,
  * colours, nations and capitals, ...), each split into a train part and a disjoint held-out part
  * where the task allows, and the list of them all that the tokenizer trainer forces to be single
- * tokens. Every word is one GPT-2 pre-token (letters only) and is used after a space (" Mary"). */
+ * tokens. Every word is one GPT-2 pre-token (letters only), is used after a space (" Mary"), and with
+ * the space is also a single token of GPT-2's own tokenizer, so the sets serve GPT-2 small as well. */
 #ifndef HS_DATASETS_TASK_WORDS_H
 #define HS_DATASETS_TASK_WORDS_H
 

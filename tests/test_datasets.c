@@ -514,3 +514,27 @@ int test_datasets_answers_single_tokens(void)
     hs_tokenizer_close(tok);
     return TEST_PASS;
 }
+
+int test_datasets_words_single_gpt2_tokens(void)
+{
+    /* the sets serve GPT-2 small too: every task word, after a space, is one GPT-2 token */
+    const char *path = test_shared_path("models/gpt2-tokenizer");
+    if (!path)
+        return TEST_SKIP;
+    hs_tokenizer *tok = NULL;
+    hs_error err = {0};
+    CHECK_OK(hs_tokenizer_open(path, 0, &tok, &err), &err);
+    char **words = NULL;
+    int n_words = 0;
+    CHECK_OK(hs_task_words(&words, &n_words, &err), &err);
+    for (int i = 0; i < n_words; i++) {
+        int32_t *ids = NULL;
+        size_t n = 0;
+        CHECK_OK(hs_tokenizer_encode(tok, words[i], strlen(words[i]), 0, &ids, &n, &err), &err);
+        CHECK_MSG(n == 1, "\"%s\" is %zu GPT-2 tokens", words[i], n);
+        free(ids);
+    }
+    hs_task_words_free(words, n_words);
+    hs_tokenizer_close(tok);
+    return TEST_PASS;
+}
