@@ -243,6 +243,12 @@ int test_tokenizer_misc_pipeline_vectors(void)
     return run_vectors("misc_pipeline.jsonl");
 }
 
+/* a tokenizer trained by `headscope tokenizer train` (tools/gen_trained_tokenizer_vectors.py), as HF reads it */
+int test_tokenizer_trained_vectors(void)
+{
+    return run_vectors("trained.jsonl");
+}
+
 int test_tokenizer_llama2c_vectors(void)
 {
     int a = run_vectors("tok512.jsonl");

@@ -5,11 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "datasets/corpus.h"
 #include "datasets/repeated_blocks.h"
+#include "datasets/task_set.h"
 #include "hooks/model.h"
 #include "tools/commands.h"
 
 static int dataset_repeated_blocks(int argc, char **argv);
+static int dataset_task(int argc, char **argv);
+static int dataset_corpus(int argc, char **argv);
 
 static const struct {
     const char *name;
@@ -17,13 +21,23 @@ static const struct {
     const char *summary;
 } datasets[] = {
     {"repeated-blocks", dataset_repeated_blocks, "BOS + copies of a random token block (induction, retrieval heads)"},
+    {"ioi", dataset_task, NULL},
+    {"greater-than", dataset_task, NULL},
+    {"colored-objects", dataset_task, NULL},
+    {"factual", dataset_task, NULL},
+    {"mcq", dataset_task, NULL},
+    {"arithmetic", dataset_task, NULL},
+    {"mqar", dataset_task, NULL},
+    {"corpus", dataset_corpus, "training text: the tasks' train prompts completed, stories, repeated blocks"},
 };
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: headscope dataset NAME --out FILE.jsonl [options]\n\nprompt sets:\n");
-    for (size_t i = 0; i < sizeof datasets / sizeof datasets[0]; i++)
-        fprintf(f, "  %-16s %s\n", datasets[i].name, datasets[i].summary);
+    for (size_t i = 0; i < sizeof datasets / sizeof datasets[0]; i++) {
+        const hs_task_info *task = hs_task_find(datasets[i].name);
+        fprintf(f, "  %-16s %s\n", datasets[i].name, task ? task->summary : datasets[i].summary);
+    }
     fprintf(f, "\n`headscope dataset NAME --help` describes its options.\n");
 }
 
@@ -69,7 +83,7 @@ static int parse_int(const char *what, const char *s, long long lo, long long hi
     char *end;
     long long v = strtoll(s, &end, 10);
     if (end == s || *end || v < lo || v > hi) {
-        fprintf(stderr, "headscope dataset repeated-blocks: %s '%s' is not an integer in %lld..%lld\n", what, s, lo, hi);
+        fprintf(stderr, "headscope dataset: %s '%s' is not an integer in %lld..%lld\n", what, s, lo, hi);
         return -1;
     }
     *out = v;
@@ -139,5 +153,149 @@ static int dataset_repeated_blocks(int argc, char **argv)
         return cli_fail("dataset repeated-blocks", &err);
     printf("headscope dataset repeated-blocks: %s: %lld prompts of %s%lld x %lld tokens (ids %d..%d, seed %lld)\n", out,
            n, spec.bos_id >= 0 ? "BOS + " : "", copies, block_len, spec.lo, spec.hi - 1, seed);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- the task prompt sets */
+
+static const char task_help[] =
+    "usage: headscope dataset %s --out FILE.jsonl [--n N] [--seed S] [--split train|heldout]%s\n"
+    "%s.\n"
+    "Writes JSONL prompts with \"clean\", \"corrupted\", \"answer\", \"wrong\" and \"meta\" (set, split, seed,\n"
+    "template, ...), read by `headscope run --prompts`. The same options give the same file. The held-out\n"
+    "split uses words, templates or values that training prompts do not (see datasets/%s.c).\n"
+    "\n"
+    "  --out FILE          where to write (required)\n"
+    "  --n N               prompts (default 100)\n"
+    "  --seed S            random seed (default 0)\n"
+    "  --split SPLIT       train (default) or heldout\n"
+    "%s";
+
+static const char *task_file(const char *name)
+{
+    return !strcmp(name, "greater-than") ? "greater_than" : !strcmp(name, "colored-objects") ? "colored_objects" : name;
+}
+
+static int parse_split(const char *cmd, const char *s, hs_task_split *out)
+{
+    if (!strcmp(s, "train"))
+        *out = HS_TASK_TRAIN;
+    else if (!strcmp(s, "heldout") || !strcmp(s, "held-out"))
+        *out = HS_TASK_HELDOUT;
+    else {
+        fprintf(stderr, "headscope dataset %s: --split '%s' is not train or heldout\n", cmd, s);
+        return -1;
+    }
+    return 0;
+}
+
+static int dataset_task(int argc, char **argv)
+{
+    const hs_task_info *task = hs_task_find(argv[0]);
+    const char *out = NULL;
+    long long n = 100, seed = 0, pairs = 0, queries = 0;
+    hs_task_split split = HS_TASK_TRAIN;
+    int is_mqar = !strcmp(task->name, "mqar");
+    enum { O_N = 256, O_SEED, O_SPLIT, O_PAIRS, O_QUERIES };
+    static const struct option opts[] = {
+        {"out", required_argument, 0, 'o'},   {"n", required_argument, 0, O_N},
+        {"seed", required_argument, 0, O_SEED}, {"split", required_argument, 0, O_SPLIT},
+        {"pairs", required_argument, 0, O_PAIRS}, {"queries", required_argument, 0, O_QUERIES},
+        {"help", no_argument, 0, 'h'},         {0}};
+    int c, bad = 0;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case O_N: bad |= parse_int("--n", optarg, 1, 10000000, &n); break;
+        case O_SEED: bad |= parse_int("--seed", optarg, 0, INT64_MAX, &seed); break;
+        case O_SPLIT: bad |= parse_split(task->name, optarg, &split); break;
+        case O_PAIRS: bad |= !is_mqar || parse_int("--pairs", optarg, 2, 26, &pairs); break;
+        case O_QUERIES: bad |= !is_mqar || parse_int("--queries", optarg, 1, 26, &queries); break;
+        case 'h':
+            printf(task_help, task->name, is_mqar ? " [--pairs P] [--queries Q]" : "", task->summary,
+                   task_file(task->name),
+                   is_mqar ? "  --pairs P          key-value pairs per prompt, 2..26 (default 8)\n"
+                             "  --queries Q        queries per prompt, 1..P, the last one asked (default 4)\n"
+                           : "");
+            return 0;
+        default: return 2;
+        }
+    }
+    if (bad)
+        return 2;
+    if (!out || optind != argc) {
+        fprintf(stderr, "headscope dataset %s: --out FILE is required\n", task->name);
+        return 2;
+    }
+    hs_task_spec spec = {.n = (int)n, .seed = (uint64_t)seed, .split = split, .n_pairs = (int)pairs,
+                         .n_queries = (int)queries};
+    hs_task_set set = {0};
+    hs_error err = {0};
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "dataset %s", task->name);
+    if (task->generate(&spec, &set, &err) != HS_OK || hs_task_set_write(&set, out, &err) != HS_OK) {
+        hs_task_set_clear(&set);
+        return cli_fail(cmd, &err);
+    }
+    printf("headscope dataset %s: %s: %d prompts (%s split, seed %lld)\n", task->name, out, set.n,
+           split == HS_TASK_TRAIN ? "train" : "heldout", seed);
+    hs_task_set_clear(&set);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- the training corpus */
+
+static const char corpus_help[] =
+    "usage: headscope dataset corpus --out FILE.txt [--size-mb MB] [--seed S]\n"
+    "Writes the training text of the project's toy models: documents separated by <|endoftext|>, drawn\n"
+    "45 %% task examples (train-split prompts of the seven tasks, completed with their answers), 40 %%\n"
+    "template stories whose characters recur, 15 %% blocks of random words repeated 2-4 times. Held-out\n"
+    "prompts never appear. The same options give the same file.\n"
+    "\n"
+    "  --out FILE          where to write (required)\n"
+    "  --size-mb MB        stop after this many MB (default 4)\n"
+    "  --seed S            random seed (default 0)\n";
+
+static int dataset_corpus(int argc, char **argv)
+{
+    const char *out = NULL;
+    double size_mb = 4;
+    long long seed = 0;
+    enum { O_SIZE = 256, O_SEED };
+    static const struct option opts[] = {{"out", required_argument, 0, 'o'}, {"size-mb", required_argument, 0, O_SIZE},
+                                         {"seed", required_argument, 0, O_SEED}, {"help", no_argument, 0, 'h'},
+                                         {0}};
+    int c, bad = 0;
+    char *end;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case O_SIZE:
+            size_mb = strtod(optarg, &end);
+            if (end == optarg || *end || !(size_mb > 0 && size_mb <= 4096)) {
+                fprintf(stderr, "headscope dataset corpus: --size-mb '%s' is not a number in (0, 4096]\n", optarg);
+                bad = 1;
+            }
+            break;
+        case O_SEED: bad |= parse_int("--seed", optarg, 0, INT64_MAX, &seed); break;
+        case 'h': printf(corpus_help); return 0;
+        default: return 2;
+        }
+    }
+    if (bad)
+        return 2;
+    if (!out || optind != argc) {
+        fprintf(stderr, "headscope dataset corpus: --out FILE is required\n");
+        return 2;
+    }
+    hs_corpus_spec spec = {.size_mb = size_mb, .seed = (uint64_t)seed};
+    hs_corpus_stats s;
+    hs_error err = {0};
+    if (hs_corpus_write(out, &spec, &s, &err) != HS_OK)
+        return cli_fail("dataset corpus", &err);
+    printf("headscope dataset corpus: %s: %.2f MB, %lld documents: %lld of task examples (%lld examples), %lld "
+           "stories, %lld repeated word blocks (seed %lld)\n",
+           out, (double)s.bytes / 1e6, (long long)s.docs, (long long)s.task_docs, (long long)s.task_examples,
+           (long long)s.stories, (long long)s.repeats, seed);
     return 0;
 }

@@ -16,6 +16,7 @@ static const struct {
 } commands[] = {
     {"info", cmd_info, "print a model's architecture, sizes and parameter count"},
     {"tokenize", cmd_tokenize, "print the token ids (and strings) of a text"},
+    {"tokenizer", cmd_tokenizer, "train a byte-level BPE tokenizer (tokenizer.json) on a corpus"},
     {"generate", cmd_generate, "greedy decoding from a prompt"},
     {"run", cmd_run, "record a prompt set's activations into an SQLite store"},
     {"analyze", cmd_analyze, "analyses over a recorded run (heads, logit-lens) into the store"},

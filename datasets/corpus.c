@@ -1,0 +1,89 @@
+/* corpus.c — writing the training corpus (see corpus.h). Task prompts come from their generators in
+ * batches of 512 (train split), each batch seeded from the corpus's own stream. */
+#include "datasets/corpus.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "datasets/stories.h"
+#include "datasets/task_set.h"
+
+#define BATCH 512
+#define EOT "<|endoftext|>"
+
+typedef struct task_pool {
+    const hs_task_info *task;
+    hs_task_set set;
+    int next;
+} task_pool;
+
+/* The next train prompt of a task, generating a new batch when the last is used up. */
+static hs_status next_prompt(task_pool *p, hs_rng *r, const hs_task_prompt **out, hs_error *err)
+{
+    if (p->next == p->set.n) {
+        hs_task_set_clear(&p->set);
+        hs_task_spec spec = {.n = BATCH, .seed = hs_rng_next(r), .split = HS_TASK_TRAIN};
+        HS_TRY(p->task->generate(&spec, &p->set, err));
+        p->next = 0;
+    }
+    *out = &p->set.v[p->next++];
+    return HS_OK;
+}
+
+hs_status hs_corpus_write(const char *path, const hs_corpus_spec *spec, hs_corpus_stats *stats, hs_error *err)
+{
+    if (!(spec->size_mb > 0 && spec->size_mb <= 4096))
+        return hs_fail(err, HS_ERR_ARG, "corpus: the size must be in (0, 4096] MB (got %g)", spec->size_mb);
+    hs_corpus_stats s = {0};
+    int n_tasks;
+    const hs_task_info *tasks = hs_tasks(&n_tasks);
+    task_pool pools[16] = {{0}};
+    for (int i = 0; i < n_tasks && i < 16; i++)
+        pools[i].task = &tasks[i];
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return hs_fail(err, HS_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    hs_status rc = HS_OK;
+    hs_rng r = hs_rng_seed(spec->seed, hs_rng_salt("corpus"));
+    int64_t target = (int64_t)(spec->size_mb * 1e6);
+    char text[HS_STORY_MAX];
+    while (s.bytes < target && rc == HS_OK) {
+        int kind = hs_rng_below(&r, 100);
+        size_t n = 0;
+        if (kind < 45) {
+            task_pool *p = &pools[hs_rng_below(&r, n_tasks)];
+            int k = hs_rng_range(&r, 1, 4);
+            for (int i = 0; i < k && rc == HS_OK; i++) {
+                const hs_task_prompt *q;
+                if ((rc = next_prompt(p, &r, &q, err)) != HS_OK)
+                    break;
+                int w = fprintf(f, "%s%s%s", i ? "\n" : "", q->clean, q->answer);
+                n += w > 0 ? (size_t)w : 0;
+                s.task_examples++;
+            }
+            s.task_docs++;
+        } else if (kind < 85) {
+            n = hs_story(&r, text);
+            fputs(text, f);
+            s.stories++;
+        } else {
+            n = hs_repeated_words(&r, text);
+            fputs(text, f);
+            s.repeats++;
+        }
+        fputs(EOT, f);
+        s.bytes += (int64_t)n + (int64_t)strlen(EOT);
+        s.docs++;
+        if (ferror(f) && rc == HS_OK)
+            rc = hs_fail(err, HS_ERR_IO, "%s: write error: %s", path, strerror(errno));
+    }
+    if (fclose(f) != 0 && rc == HS_OK)
+        rc = hs_fail(err, HS_ERR_IO, "%s: write error: %s", path, strerror(errno));
+    for (int i = 0; i < n_tasks && i < 16; i++)
+        hs_task_set_clear(&pools[i].set);
+    if (stats)
+        *stats = s;
+    return rc;
+}
