@@ -57,6 +57,26 @@ const char *hs_report_col(sqlite3_stmt *st, int i)
     return s ? (const char *)s : "";
 }
 
+int hs_report_has_table(hs_report_ctx *ctx, const char *name)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(ctx->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1, &st, NULL) !=
+        SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int yes = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return yes;
+}
+
+void hs_report_free_strings(char **s, int n)
+{
+    if (s)
+        for (int i = 0; i < n; i++)
+            free(s[i]);
+    free(s);
+}
+
 hs_status hs_report_figure(hs_report_ctx *ctx, const hs_canvas *c, const char *slug, const char *caption,
                            hs_error *err)
 {

@@ -45,6 +45,10 @@ hs_status hs_report_attention_viewer(hs_report_ctx *ctx, hs_error *err);
 
 /* A prepared statement or an error naming the store's failure. */
 hs_status hs_report_prepare(hs_report_ctx *ctx, const char *sql, sqlite3_stmt **st, hs_error *err);
+/* Whether the store has a table of that name (older schemas lack the newer analyses' tables). */
+int hs_report_has_table(hs_report_ctx *ctx, const char *name);
+/* Frees n malloc'd strings and their array (either may be NULL). */
+void hs_report_free_strings(char **s, int n);
 /* sqlite3_column_text as a C string ("" for NULL). */
 const char *hs_report_col(sqlite3_stmt *st, int i);
 

@@ -17,26 +17,6 @@
 
 #define LENS_PROMPTS 3 /* prompts drawn as grids and curves */
 
-static int has_table(hs_report_ctx *ctx, const char *name)
-{
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(ctx->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1, &st, NULL) !=
-        SQLITE_OK)
-        return 0;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int yes = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    return yes;
-}
-
-static void free_strings(char **s, int n)
-{
-    if (s)
-        for (int i = 0; i < n; i++)
-            free(s[i]);
-    free(s);
-}
-
 /* Layer names of the lens rows: "L0" .. "L{n-1}" (input of block l), then "final". */
 static char **layer_names(int n_layers)
 {
@@ -46,7 +26,7 @@ static char **layer_names(int n_layers)
     for (int l = 0; l <= n_layers; l++)
         if ((l < n_layers ? asprintf(&names[l], "L%d", l) : asprintf(&names[l], "final")) < 0) {
             names[l] = NULL;
-            free_strings(names, n_layers + 1);
+            hs_report_free_strings(names, n_layers + 1);
             return NULL;
         }
     return names;
@@ -144,9 +124,9 @@ done:
     sqlite3_finalize(st);
     hs_canvas_free(cv);
     hs_heatmap_free(map);
-    free_strings(top, R * T);
-    free_strings(tokens, T);
-    free_strings(rows, R);
+    hs_report_free_strings(top, R * T);
+    hs_report_free_strings(tokens, T);
+    hs_report_free_strings(rows, R);
     free(prob);
     return rc;
 }
@@ -222,7 +202,7 @@ done:
     hs_canvas_free(cv);
     hs_lineplot_free(plot[0]);
     hs_lineplot_free(plot[1]);
-    free_strings(rows, R);
+    hs_report_free_strings(rows, R);
     free(v);
     return rc;
 }
@@ -301,14 +281,14 @@ done:
     sqlite3_finalize(st);
     hs_canvas_free(cv);
     hs_barchart_free(bars);
-    free_strings(labels, C);
+    hs_report_free_strings(labels, C);
     free(v);
     return rc;
 }
 
 hs_status hs_report_section_lens(hs_report_ctx *ctx, const hs_report_run *run, hs_error *err)
 {
-    if (!has_table(ctx, "logit_lens"))
+    if (!hs_report_has_table(ctx, "logit_lens"))
         return HS_OK; /* a store of schema version 1 */
     sqlite3_stmt *st;
     HS_TRY(hs_report_prepare(ctx,
@@ -347,7 +327,7 @@ hs_status hs_report_section_lens(hs_report_ctx *ctx, const hs_report_run *run, h
             rc = lens_grid(ctx, run, ids[i], idxs[i], n_layers, Ts[i], err);
     if (rc == HS_OK)
         rc = lens_curves(ctx, run, ids, idxs, n, n_layers, err);
-    if (rc == HS_OK && has_table(ctx, "dla"))
+    if (rc == HS_OK && hs_report_has_table(ctx, "dla"))
         rc = dla_bars(ctx, run, n_layers, err);
     hs_html_end(h);
     ctx->sum->analyses++;

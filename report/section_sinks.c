@@ -18,26 +18,6 @@
 #define SINK_POSITIONS_SHOWN 64 /* key positions drawn (the table keeps up to --max-pos) */
 #define NORM_LAYERS_SHOWN 8     /* layers drawn as curves (evenly spaced when the model has more) */
 
-static int has_table(hs_report_ctx *ctx, const char *name)
-{
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(ctx->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1, &st, NULL) !=
-        SQLITE_OK)
-        return 0;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int yes = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    return yes;
-}
-
-static void free_strings(char **s, int n)
-{
-    if (s)
-        for (int i = 0; i < n; i++)
-            free(s[i]);
-    free(s);
-}
-
 /* n labels "<prefix><i>" (or "L<i/H>H<i%H>" when H > 0). NULL when out of memory. */
 static char **labels(int n, const char *prefix, int H)
 {
@@ -45,7 +25,7 @@ static char **labels(int n, const char *prefix, int H)
     for (int i = 0; s && i < n; i++)
         if ((H > 0 ? asprintf(&s[i], "L%dH%d", i / H, i % H) : asprintf(&s[i], "%s%d", prefix, i)) < 0) {
             s[i] = NULL;
-            free_strings(s, n);
+            hs_report_free_strings(s, n);
             return NULL;
         }
     return s;
@@ -128,7 +108,7 @@ static hs_status sink_rate_curve(hs_report_ctx *ctx, const hs_report_run *run, h
 done:
     hs_canvas_free(cv);
     hs_lineplot_free(p);
-    free_strings(x, L);
+    hs_report_free_strings(x, L);
     free(v);
     return rc;
 }
@@ -218,7 +198,7 @@ done:
     hs_canvas_free(cv);
     hs_heatmap_free(map);
     hs_barchart_free(bars);
-    free_strings(rows, LH), free_strings(cols, P);
+    hs_report_free_strings(rows, LH), hs_report_free_strings(cols, P);
     free(alpha), free(freq), free(freq_n);
     return rc;
 }
@@ -293,7 +273,7 @@ static hs_status norm_curves(hs_report_ctx *ctx, const hs_report_run *run, hs_er
         hs_lineplot_free(p);
     }
 done:
-    free_strings(x, P);
+    hs_report_free_strings(x, P);
     free(v);
     return rc;
 }
@@ -406,7 +386,7 @@ static void act_table(hs_report_ctx *ctx, const hs_report_run *run)
 
 hs_status hs_report_section_sinks(hs_report_ctx *ctx, const hs_report_run *run, hs_error *err)
 {
-    if (!has_table(ctx, "sink_positions"))
+    if (!hs_report_has_table(ctx, "sink_positions"))
         return HS_OK; /* a store older than schema 3 */
     sqlite3_stmt *st;
     HS_TRY(hs_report_prepare(ctx,

@@ -1,5 +1,6 @@
-/* cli_common.c — helpers shared by the subcommands: error printing, model opening, JSON strings. */
+/* cli_common.c — helpers shared by the subcommands: error printing, model opening, subcommand dispatch, JSON strings. */
 #include <stdio.h>
+#include <string.h>
 
 #include "tools/commands.h"
 
@@ -38,4 +39,23 @@ void cli_print_json_string(FILE *f, const char *s)
         }
     }
     fputc('"', f);
+}
+
+int cli_dispatch(const char *cmd, const char *kind, const cli_subcommand *subs, size_t n_subs,
+                 void (*usage)(FILE *f), int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < n_subs; i++)
+        if (!strcmp(argv[1], subs[i].name))
+            return subs[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "headscope %s: unknown %s '%s'\n\n", cmd, kind, argv[1]);
+    usage(stderr);
+    return 2;
 }

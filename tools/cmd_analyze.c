@@ -7,11 +7,7 @@
 
 #include "tools/commands.h"
 
-static const struct {
-    const char *name;
-    int (*run)(int argc, char **argv);
-    const char *summary;
-} analyses[] = {
+static const cli_subcommand analyses[] = {
     {"heads", cmd_analyze_heads, "head detectors: previous-token, duplicate, induction, retrieval, distance, entropy"},
     {"sinks", cmd_analyze_sinks, "attention sinks: first-token sink scores, sink rate, hidden sinks"},
     {"logit-lens", cmd_analyze_logit_lens, "logit lens, direct logit attribution and the component lens"},
@@ -27,20 +23,7 @@ static void usage(FILE *f)
 
 int cmd_analyze(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        usage(stdout);
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof analyses / sizeof analyses[0]; i++)
-        if (!strcmp(argv[1], analyses[i].name))
-            return analyses[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "headscope analyze: unknown analysis '%s'\n\n", argv[1]);
-    usage(stderr);
-    return 2;
+    return cli_dispatch("analyze", "analysis", analyses, sizeof analyses / sizeof analyses[0], usage, argc, argv);
 }
 
 hs_store *cli_open_store_for_analysis(const char *cmd, const char *db_path)

@@ -15,11 +15,7 @@ static int dataset_repeated_blocks(int argc, char **argv);
 static int dataset_task(int argc, char **argv);
 static int dataset_corpus(int argc, char **argv);
 
-static const struct {
-    const char *name;
-    int (*run)(int argc, char **argv);
-    const char *summary;
-} datasets[] = {
+static const cli_subcommand datasets[] = {
     {"repeated-blocks", dataset_repeated_blocks, "BOS + copies of a random token block (induction, retrieval heads)"},
     {"ioi", dataset_task, NULL},
     {"greater-than", dataset_task, NULL},
@@ -43,20 +39,7 @@ static void usage(FILE *f)
 
 int cmd_dataset(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        usage(stdout);
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof datasets / sizeof datasets[0]; i++)
-        if (!strcmp(argv[1], datasets[i].name))
-            return datasets[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "headscope dataset: unknown prompt set '%s'\n\n", argv[1]);
-    usage(stderr);
-    return 2;
+    return cli_dispatch("dataset", "prompt set", datasets, sizeof datasets / sizeof datasets[0], usage, argc, argv);
 }
 
 static const char repeated_help[] =

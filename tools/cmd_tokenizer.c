@@ -14,11 +14,7 @@
 
 static int tokenizer_train(int argc, char **argv);
 
-static const struct {
-    const char *name;
-    int (*run)(int argc, char **argv);
-    const char *summary;
-} subcommands[] = {
+static const cli_subcommand subcommands[] = {
     {"train", tokenizer_train, "train a byte-level BPE tokenizer on a corpus, write tokenizer.json"},
 };
 
@@ -31,20 +27,7 @@ static void usage(FILE *f)
 
 int cmd_tokenizer(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        usage(stdout);
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
-        if (!strcmp(argv[1], subcommands[i].name))
-            return subcommands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "headscope tokenizer: unknown subcommand '%s'\n\n", argv[1]);
-    usage(stderr);
-    return 2;
+    return cli_dispatch("tokenizer", "subcommand", subcommands, sizeof subcommands / sizeof subcommands[0], usage, argc, argv);
 }
 
 static const char train_help[] =

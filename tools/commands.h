@@ -3,6 +3,8 @@
 #ifndef HS_TOOLS_COMMANDS_H
 #define HS_TOOLS_COMMANDS_H
 
+#include <stdio.h>
+
 #include "headscope.h"
 #include "store/store.h"
 
@@ -22,6 +24,18 @@ int cmd_tokenizer(int argc, char **argv);
 int cmd_analyze_logit_lens(int argc, char **argv);
 int cmd_analyze_heads(int argc, char **argv);
 int cmd_analyze_sinks(int argc, char **argv);
+
+/* A command with subcommands (analyze, dataset, tokenizer): one table row each. */
+typedef struct cli_subcommand {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv[0] = the subcommand's name */
+    const char *summary;
+} cli_subcommand;
+
+/* Runs the subcommand argv[1] names, or prints `usage` (to stdout for --help, exit 0; to stderr
+ * with "headscope CMD: unknown KIND 'x'" otherwise, exit 2). */
+int cli_dispatch(const char *cmd, const char *kind, const cli_subcommand *subs, size_t n_subs,
+                 void (*usage)(FILE *f), int argc, char **argv);
 
 /* Prints "headscope CMD: <message>" for a failed call and returns exit status 1. */
 int cli_fail(const char *cmd, const hs_error *err);
