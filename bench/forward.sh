@@ -145,10 +145,10 @@ if [ -n "${OPENBLAS_CORETYPE:-}" ]; then
     measure "OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE (the environment's own setting)"
     saved=$OPENBLAS_CORETYPE
     unset OPENBLAS_CORETYPE
-    measure "OPENBLAS_CORETYPE unset (OpenBLAS detects the core; the environment had $saved)"
+    measure "OPENBLAS_CORETYPE unset (OpenBLAS detects the core, headscope re-picks it when generic; the environment had $saved)"
     export OPENBLAS_CORETYPE=$saved
 else
-    measure "OPENBLAS_CORETYPE unset (the environment's own setting: OpenBLAS detects the core)"
+    measure "OPENBLAS_CORETYPE unset (the environment's own setting: OpenBLAS detects the core, headscope re-picks it when generic)"
     export OPENBLAS_CORETYPE=Haswell
     measure "OPENBLAS_CORETYPE=Haswell (set for both tools; not the environment's)"
     unset OPENBLAS_CORETYPE

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "tests/test.h"
+#include "tools/blas_kernels.h"
 
 static const struct { const char *name; int (*fn)(void); } tests[] = {
 #define HS_TEST(name) {#name, test_##name},
@@ -102,6 +103,7 @@ static int selected(const char *name, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    cli_pick_blas_kernels(argv);
     size_t n_tests = sizeof tests / sizeof tests[0];
     if (argc == 2 && strcmp(argv[1], "-l") == 0) {
         for (size_t i = 0; i < n_tests; i++)

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "headscope.h"
+#include "tools/blas_kernels.h"
 #include "tools/commands.h"
 
 static const struct {
@@ -36,6 +37,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    cli_pick_blas_kernels(argv);
     if (argc < 2) {
         usage(stderr);
         return 2;
