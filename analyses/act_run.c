@@ -6,9 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyses/answer_token.h"
+#include "analyses/task_set.h"
 #include "base/error.h"
-#include "datasets/prompts.h"
 #include "hooks/model.h"
 
 void hs_act_run_options_default(hs_act_run_options *opt)
@@ -28,84 +27,8 @@ void hs_act_run_result_free(hs_act_run_result *res)
     memset(res, 0, sizeof *res);
 }
 
-typedef struct task_set {
-    hs_act_task_prompt *prompts; /* [n], ids malloc'd */
-    int n;
-    int n_skipped;               /* lines whose answer and wrong begin with the same token */
-} task_set;
-
-static void task_set_free(task_set *ts)
-{
-    for (int i = 0; i < ts->n; i++)
-        free((void *)ts->prompts[i].ids);
-    free(ts->prompts);
-    ts->prompts = NULL, ts->n = 0;
-}
-
-/* Loads a task prompt set: every line needs a text, an answer and a wrong answer whose first tokens
- * differ. */
-static hs_status task_set_load(const hs_model *model, const char *path, task_set *ts, hs_error *err)
-{
-    memset(ts, 0, sizeof *ts);
-    const hs_tokenizer *tok = hs_model_tokenizer(model);
-    if (!tok)
-        return hs_fail(err, HS_ERR_MISSING, "%s: the model has no tokenizer to encode %s with", model->path, path);
-    hs_prompt_set *set = NULL;
-    HS_TRY(hs_prompt_set_load(path, &set, err));
-    hs_status rc = HS_OK;
-    if (set->n < 1) {
-        rc = hs_fail(err, HS_ERR_FORMAT, "%s: no prompts", path);
-        goto done;
-    }
-    if (!(ts->prompts = calloc((size_t)set->n, sizeof *ts->prompts))) {
-        rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    for (int i = 0; i < set->n; i++) {
-        const hs_prompt *p = &set->prompts[i];
-        if (!p->text || !p->answer || !p->wrong || !*p->answer || !*p->wrong) {
-            rc = hs_fail(err, HS_ERR_FORMAT, "%s:%d: a task prompt needs \"text\" (or \"clean\"), \"answer\" and \"wrong\"",
-                         path, p->line);
-            goto done;
-        }
-        int32_t *ids = NULL;
-        size_t n_ids = 0;
-        if ((rc = hs_tokenizer_encode(tok, p->text, strlen(p->text), 1, &ids, &n_ids, err)) != HS_OK) {
-            hs_error_prefix(err, "%s:%d", path, p->line);
-            goto done;
-        }
-        hs_act_task_prompt *tp = &ts->prompts[ts->n++];
-        tp->ids = ids, tp->n_ids = (int)n_ids;
-        if (n_ids < 1) {
-            rc = hs_fail(err, HS_ERR_FORMAT, "%s:%d: the text gives no tokens", path, p->line);
-            goto done;
-        }
-        if ((rc = hs_answer_token(tok, p->text, p->answer, ids, (int)n_ids, &tp->answer, err)) != HS_OK ||
-            (rc = hs_answer_token(tok, p->text, p->wrong, ids, (int)n_ids, &tp->wrong, err)) != HS_OK) {
-            hs_error_prefix(err, "%s:%d", path, p->line);
-            goto done;
-        }
-        if (tp->answer < 0 || tp->wrong < 0) {
-            rc = hs_fail(err, HS_ERR_FORMAT, "%s:%d: answer \"%s\" or wrong \"%s\" gives no token", path, p->line,
-                         p->answer, p->wrong);
-            goto done;
-        }
-        if (tp->answer == tp->wrong) { /* the first tokens cannot tell them apart: not scorable */
-            free(ids);
-            ts->n--, ts->n_skipped++;
-        }
-    }
-    if (ts->n == 0)
-        rc = hs_fail(err, HS_ERR_FORMAT, "%s: every answer begins with the same token as its wrong answer", path);
-done:
-    hs_prompt_set_free(set);
-    if (rc != HS_OK)
-        task_set_free(ts);
-    return rc;
-}
-
 /* The task metric of `ts` with `heads` calibrated (none: the plain model). */
-static hs_status measure(const hs_model *model, const task_set *ts, hs_act_task_kind kind, const hs_act_head *heads,
+static hs_status measure(const hs_model *model, const hs_task_set *ts, hs_act_task_kind kind, const hs_act_head *heads,
                          int n_heads, float beta, float tau, double *value, hs_error *err)
 {
     hs_hooks *hooks = NULL;
@@ -136,11 +59,11 @@ hs_status hs_act_run(const hs_model *model, const hs_act_run_options *opt, hs_ac
         return hs_fail(err, HS_ERR_ARG, "ACT: a held-out task prompt set is required");
     if (opt->n_heads == 0 && !opt->calibration_path)
         return hs_fail(err, HS_ERR_ARG, "ACT: choosing heads needs a calibration task prompt set");
-    task_set cal = {0}, held = {0};
+    hs_task_set cal = {0}, held = {0};
     hs_act_selection sel = {0};
     hs_status rc;
-    if ((rc = task_set_load(model, opt->heldout_path, &held, err)) != HS_OK ||
-        (opt->calibration_path && (rc = task_set_load(model, opt->calibration_path, &cal, err)) != HS_OK))
+    if ((rc = hs_task_set_load(model, opt->heldout_path, 1, &held, err)) != HS_OK ||
+        (opt->calibration_path && (rc = hs_task_set_load(model, opt->calibration_path, 1, &cal, err)) != HS_OK))
         goto done;
     res->n_calibration = cal.n, res->n_heldout = held.n;
     res->n_skipped = cal.n_skipped + held.n_skipped;
@@ -181,7 +104,7 @@ hs_status hs_act_run(const hs_model *model, const hs_act_run_options *opt, hs_ac
     }
 done:
     hs_act_selection_free(&sel);
-    task_set_free(&cal), task_set_free(&held);
+    hs_task_set_free(&cal), hs_task_set_free(&held);
     if (rc != HS_OK)
         hs_act_run_result_free(res);
     return rc;

@@ -22,6 +22,7 @@ static const struct {
     {"run", cmd_run, "record a prompt set's activations into an SQLite store"},
     {"analyze", cmd_analyze, "analyses over a recorded run (heads, logit-lens) into the store"},
     {"dataset", cmd_dataset, "generate a prompt set (JSONL)"},
+    {"eval", cmd_eval, "a model's accuracy on task prompt sets (JSONL with answers)"},
     {"demo", cmd_demo, "run the embedded default model on the default prompts"},
     {"sql", cmd_sql, "query a store read-only, with the tensor functions"},
     {"report", cmd_report, "write a store's static HTML report with its figures"},
