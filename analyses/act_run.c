@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyses/task_set.h"
+#include "analyses/task_prompts.h"
 #include "base/error.h"
 #include "hooks/model.h"
 
@@ -28,7 +28,7 @@ void hs_act_run_result_free(hs_act_run_result *res)
 }
 
 /* The task metric of `ts` with `heads` calibrated (none: the plain model). */
-static hs_status measure(const hs_model *model, const hs_task_set *ts, hs_act_task_kind kind, const hs_act_head *heads,
+static hs_status measure(const hs_model *model, const hs_task_prompts *ts, hs_act_task_kind kind, const hs_act_head *heads,
                          int n_heads, float beta, float tau, double *value, hs_error *err)
 {
     hs_hooks *hooks = NULL;
@@ -59,11 +59,11 @@ hs_status hs_act_run(const hs_model *model, const hs_act_run_options *opt, hs_ac
         return hs_fail(err, HS_ERR_ARG, "ACT: a held-out task prompt set is required");
     if (opt->n_heads == 0 && !opt->calibration_path)
         return hs_fail(err, HS_ERR_ARG, "ACT: choosing heads needs a calibration task prompt set");
-    hs_task_set cal = {0}, held = {0};
+    hs_task_prompts cal = {0}, held = {0};
     hs_act_selection sel = {0};
     hs_status rc;
-    if ((rc = hs_task_set_load(model, opt->heldout_path, 1, &held, err)) != HS_OK ||
-        (opt->calibration_path && (rc = hs_task_set_load(model, opt->calibration_path, 1, &cal, err)) != HS_OK))
+    if ((rc = hs_task_prompts_load(model, opt->heldout_path, 1, &held, err)) != HS_OK ||
+        (opt->calibration_path && (rc = hs_task_prompts_load(model, opt->calibration_path, 1, &cal, err)) != HS_OK))
         goto done;
     res->n_calibration = cal.n, res->n_heldout = held.n;
     res->n_skipped = cal.n_skipped + held.n_skipped;
@@ -104,7 +104,7 @@ hs_status hs_act_run(const hs_model *model, const hs_act_run_options *opt, hs_ac
     }
 done:
     hs_act_selection_free(&sel);
-    hs_task_set_free(&cal), hs_task_set_free(&held);
+    hs_task_prompts_free(&cal), hs_task_prompts_free(&held);
     if (rc != HS_OK)
         hs_act_run_result_free(res);
     return rc;

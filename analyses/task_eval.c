@@ -9,7 +9,7 @@
 #include "base/error.h"
 #include "hooks/model.h"
 
-hs_status hs_task_eval_run(const hs_model *model, const hs_task_set *set, hs_task_eval *out, hs_error *err)
+hs_status hs_task_eval_run(const hs_model *model, const hs_task_prompts *set, hs_task_eval *out, hs_error *err)
 {
     memset(out, 0, sizeof *out);
     int V = model->cfg.d_vocab, max_n = 0;

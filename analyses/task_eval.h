@@ -1,10 +1,10 @@
-/* task_eval.h — how well a model does a task: on a task set (analyses/task_set.h), one forward pass
+/* task_eval.h — how well a model does a task: on a task set (analyses/task_prompts.h), one forward pass
  * per prompt, read at the prompt's last position. */
 #ifndef HS_ANALYSES_TASK_EVAL_H
 #define HS_ANALYSES_TASK_EVAL_H
 
 #include "headscope.h"
-#include "analyses/task_set.h"
+#include "analyses/task_prompts.h"
 
 typedef struct hs_task_eval {
     int n;             /* prompts scored */
@@ -15,6 +15,6 @@ typedef struct hs_task_eval {
     double logit_diff; /* mean logit[answer] - logit[wrong] over those (NaN when n_pair = 0) */
 } hs_task_eval;
 
-hs_status hs_task_eval_run(const hs_model *model, const hs_task_set *set, hs_task_eval *out, hs_error *err);
+hs_status hs_task_eval_run(const hs_model *model, const hs_task_prompts *set, hs_task_eval *out, hs_error *err);
 
 #endif

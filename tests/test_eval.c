@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "analyses/task_eval.h"
-#include "analyses/task_set.h"
+#include "analyses/task_prompts.h"
 #include "hooks/model.h"
 #include "hooks/planted_model.h"
 #include "tests/test.h"
@@ -38,8 +38,8 @@ int test_eval_task_metrics(void)
                                "{\"text\": \"qrsqr\", \"answer\": \"s\", \"wrong\": \"r\"}\n") == TEST_PASS);
     hs_model *m = NULL;
     CHECK_OK(hs_model_open(model_dir, NULL, &m, &err), &err);
-    hs_task_set set = {0};
-    CHECK_OK(hs_task_set_load(m, set_path, 0, &set, &err), &err);
+    hs_task_prompts set = {0};
+    CHECK_OK(hs_task_prompts_load(m, set_path, 0, &set, &err), &err);
     CHECK(set.n == 4 && set.n_skipped == 1);
     CHECK(set.prompts[2].wrong == -1 && set.prompts[0].wrong >= 0);
     hs_task_eval ev;
@@ -86,9 +86,9 @@ int test_eval_task_metrics(void)
     double v;
     CHECK_OK(hs_act_task_metric(&task, NULL, 0, NULL, &v, &err), &err);
     CHECK_NEAR(v, ev.logit_diff, 1e-9);
-    hs_task_set_free(&set);
+    hs_task_prompts_free(&set);
     /* a set that needs wrong answers refuses line 3, naming it */
-    CHECK(hs_task_set_load(m, set_path, 1, &set, &err) == HS_ERR_FORMAT && set.n == 0);
+    CHECK(hs_task_prompts_load(m, set_path, 1, &set, &err) == HS_ERR_FORMAT && set.n == 0);
     CHECK_MSG(strstr(err.msg, "task.jsonl:3: a task prompt needs"), "%s", err.msg);
     hs_model_close(m);
 

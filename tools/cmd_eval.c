@@ -54,9 +54,9 @@ int cmd_eval(int argc, char **argv)
         printf("%-32s %7s %7s %9s %9s %10s\n", "set", "prompts", "top-1", "P(answer)", "ans>wrong", "logit diff");
     for (int i = optind; i < argc && status == 0; i++) {
         hs_error err = {0};
-        hs_task_set set = {0};
+        hs_task_prompts set = {0};
         hs_task_eval ev;
-        if (hs_task_set_load(m, argv[i], 0, &set, &err) != HS_OK || hs_task_eval_run(m, &set, &ev, &err) != HS_OK) {
+        if (hs_task_prompts_load(m, argv[i], 0, &set, &err) != HS_OK || hs_task_eval_run(m, &set, &ev, &err) != HS_OK) {
             status = cli_fail("eval", &err);
         } else if (csv) {
             printf("%s,%d,%.6f,%.6f,%.6f,%.6f,%d\n", argv[i], ev.n, ev.top1, ev.p_answer, ev.pair_acc, ev.logit_diff,
@@ -68,7 +68,7 @@ int cmd_eval(int argc, char **argv)
                 printf("  (%d left out: answer and wrong share their first token)", set.n_skipped);
             printf("\n");
         }
-        hs_task_set_free(&set);
+        hs_task_prompts_free(&set);
     }
     hs_model_close(m);
     return status;

@@ -1,5 +1,5 @@
-/* task_set.c — loading a task prompt set for a model: tokenise, find the answer tokens. */
-#include "analyses/task_set.h"
+/* task_prompts.c — loading a task prompt set for a model: tokenise, find the answer tokens. */
+#include "analyses/task_prompts.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +9,7 @@
 #include "datasets/prompts.h"
 #include "hooks/model.h"
 
-void hs_task_set_free(hs_task_set *ts)
+void hs_task_prompts_free(hs_task_prompts *ts)
 {
     for (int i = 0; i < ts->n; i++)
         free((void *)ts->prompts[i].ids);
@@ -17,7 +17,7 @@ void hs_task_set_free(hs_task_set *ts)
     ts->prompts = NULL, ts->n = 0;
 }
 
-hs_status hs_task_set_load(const hs_model *model, const char *path, int need_wrong, hs_task_set *ts, hs_error *err)
+hs_status hs_task_prompts_load(const hs_model *model, const char *path, int need_wrong, hs_task_prompts *ts, hs_error *err)
 {
     memset(ts, 0, sizeof *ts);
     const hs_tokenizer *tok = hs_model_tokenizer(model);
@@ -75,6 +75,6 @@ hs_status hs_task_set_load(const hs_model *model, const char *path, int need_wro
 done:
     hs_prompt_set_free(set);
     if (rc != HS_OK)
-        hs_task_set_free(ts);
+        hs_task_prompts_free(ts);
     return rc;
 }
