@@ -1,0 +1,70 @@
+/* adamw.c — AdamW with a per-tensor decay mask, and gradient-norm clipping. */
+#include "train/adamw.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "base/error.h"
+
+hs_status hs_adamw_new(const hs_gpt2_dims *dims, const hs_adamw_opts *o, hs_adamw **out, hs_error *err)
+{
+    *out = NULL;
+    hs_adamw *a = calloc(1, sizeof *a);
+    if (!a)
+        return hs_fail(err, HS_ERR_NOMEM, "adamw: out of memory");
+    a->dims = *dims;
+    a->o = *o;
+    a->n = hs_gpt2_layout(dims, NULL);
+    a->m = calloc(a->n, sizeof *a->m);
+    a->v = calloc(a->n, sizeof *a->v);
+    if (!a->m || !a->v) {
+        size_t n = a->n;
+        hs_adamw_free(a);
+        return hs_fail(err, HS_ERR_NOMEM, "adamw: out of memory for %zu moments", n);
+    }
+    *out = a;
+    return HS_OK;
+}
+
+void hs_adamw_free(hs_adamw *a)
+{
+    if (!a)
+        return;
+    free(a->m);
+    free(a->v);
+    free(a);
+}
+
+void hs_adamw_update(hs_adamw *a, float *params, const float *grads, float lr)
+{
+    hs_gpt2_tensor t[2 + 12 * HS_TRAIN_MAX_LAYERS + 2];
+    int nt = hs_gpt2_tensor_count(&a->dims);
+    hs_gpt2_layout(&a->dims, t);
+    a->step++;
+    float b1 = a->o.beta1, b2 = a->o.beta2, eps = a->o.eps;
+    float c1 = (float)(1.0 - pow(b1, (double)a->step)), c2 = (float)(1.0 - pow(b2, (double)a->step));
+    for (int i = 0; i < nt; i++) {
+        size_t lo = t[i].offset, hi = lo + (size_t)t[i].rows * (size_t)(t[i].cols ? t[i].cols : 1);
+        float decay = t[i].decay ? 1.0f - lr * a->o.weight_decay : 1.0f;
+        for (size_t j = lo; j < hi; j++) {
+            float g = grads[j];
+            float m = a->m[j] = b1 * a->m[j] + (1.0f - b1) * g;
+            float v = a->v[j] = b2 * a->v[j] + (1.0f - b2) * g * g;
+            params[j] = params[j] * decay - lr * (m / c1) / (sqrtf(v / c2) + eps);
+        }
+    }
+}
+
+double hs_grad_clip(float *grads, size_t n, double max_norm)
+{
+    double ss = 0;
+    for (size_t i = 0; i < n; i++)
+        ss += (double)grads[i] * grads[i];
+    double norm = sqrt(ss);
+    if (max_norm > 0 && norm > max_norm) {
+        float s = (float)(max_norm / norm);
+        for (size_t i = 0; i < n; i++)
+            grads[i] *= s;
+    }
+    return norm;
+}

@@ -1,0 +1,154 @@
+/* ops_backward.c — backward kernels of the GPT-2 forward ops (see ops_backward.h). */
+#include "train/ops_backward.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+void hs_bw_linear(float *dx, float *dW, float *db, const float *dy, const float *x, const float *W, int n, int in,
+                  int out, int acc_dx)
+{
+    if (dx) /* dx [n, in] = dy [n, out] · W [out, in] */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in, out, 1.0f, dy, out, W, in,
+                    acc_dx ? 1.0f : 0.0f, dx, in);
+    /* dW [out, in] += dyᵀ [out, n] · x [n, in] */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, n, 1.0f, dy, out, x, in, 1.0f, dW, in);
+    if (db)
+        for (int i = 0; i < n; i++) {
+            const float *r = dy + (size_t)i * out;
+            for (int o = 0; o < out; o++)
+                db[o] += r[o];
+        }
+}
+
+void hs_bw_layernorm(float *dx, float *dw, float *db, const float *dy, const float *x, const float *mean,
+                     const float *scale, const float *w, int n, int d)
+{
+    for (int i = 0; i < n; i++) {
+        const float *g = dy + (size_t)i * d, *r = x + (size_t)i * d;
+        float *o = dx + (size_t)i * d;
+        float mu = mean[i], inv = 1.0f / scale[i];
+        /* xhat = (x - mu)·inv; dxhat = g·w; dx = inv·(dxhat - mean(dxhat) - xhat·mean(dxhat·xhat)) */
+        float s1 = 0, s2 = 0;
+        for (int k = 0; k < d; k++) {
+            float xh = (r[k] - mu) * inv, dxh = g[k] * w[k];
+            s1 += dxh;
+            s2 += dxh * xh;
+            dw[k] += g[k] * xh;
+            db[k] += g[k];
+        }
+        s1 /= (float)d;
+        s2 /= (float)d;
+        for (int k = 0; k < d; k++) {
+            float xh = (r[k] - mu) * inv;
+            o[k] += inv * (g[k] * w[k] - s1 - xh * s2);
+        }
+    }
+}
+
+void hs_bw_gelu_tanh(float *dx, const float *dy, const float *x, int64_t n)
+{
+    const float c = 0.7978845608028654f; /* sqrt(2/pi) */
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i], u = c * (v + 0.044715f * v * v * v), t = tanhf(u);
+        float du = c * (1.0f + 3.0f * 0.044715f * v * v);
+        dx[i] = dy[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du);
+    }
+}
+
+void hs_bw_softmax_rows(float *dscores, const float *dpattern, const float *pattern, int64_t rows, int T)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const float *dp = dpattern + r * T, *p = pattern + r * T;
+        float *ds = dscores + r * T;
+        float dot = 0;
+        for (int j = 0; j < T; j++)
+            dot += dp[j] * p[j];
+        for (int j = 0; j < T; j++)
+            ds[j] = p[j] * (dp[j] - dot);
+    }
+}
+
+void hs_bw_attn_apply(float *dpattern, float *dv, const float *dz, const float *pattern, const float *v, int B,
+                      int T, int H, int dh)
+{
+    int ld = H * dh;
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            size_t at = (size_t)b * T * ld + (size_t)h * dh;
+            const float *P = pattern + ((size_t)b * H + h) * T * T;
+            float *dP = dpattern + ((size_t)b * H + h) * T * T;
+            /* dP [T, T] = dZ [T, dh] · Vᵀ */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, dh, 1.0f, dz + at, ld, v + at, ld, 0.0f, dP,
+                        T);
+            for (int i = 0; i < T; i++)
+                memset(dP + (size_t)i * T + i + 1, 0, (size_t)(T - i - 1) * sizeof(float));
+            /* dV [T, dh] = Pᵀ · dZ */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, dh, T, 1.0f, P, T, dz + at, ld, 0.0f, dv + at,
+                        ld);
+        }
+}
+
+void hs_bw_attn_scores(float *dq, float *dk, const float *dscores, const float *q, const float *k, int B, int T,
+                       int H, int dh, float scale)
+{
+    int ld = H * dh;
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            size_t at = (size_t)b * T * ld + (size_t)h * dh;
+            const float *dS = dscores + ((size_t)b * H + h) * T * T;
+            /* dQ [T, dh] = scale · dS · K; dK [T, dh] = scale · dSᵀ · Q */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, dh, T, scale, dS, T, k + at, ld, 0.0f, dq + at,
+                        ld);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, dh, T, scale, dS, T, q + at, ld, 0.0f, dk + at,
+                        ld);
+        }
+}
+
+void hs_bw_embedding(float *dwte, float *dwpe, const float *dx, const int32_t *ids, int B, int T, int C)
+{
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            const float *g = dx + ((size_t)b * T + t) * C;
+            float *we = dwte + (size_t)ids[b * T + t] * C, *wp = dwpe + (size_t)t * C;
+            for (int c = 0; c < C; c++) {
+                we[c] += g[c];
+                wp[c] += g[c];
+            }
+        }
+}
+
+double hs_cross_entropy(float *dlogits, const float *logits, const int32_t *targets, int n, int V, int *n_counted)
+{
+    int count = 0;
+    for (int i = 0; i < n; i++)
+        count += targets[i] >= 0;
+    if (n_counted)
+        *n_counted = count;
+    double loss = 0;
+    float inv_count = count ? 1.0f / (float)count : 0.0f;
+    for (int i = 0; i < n; i++) {
+        const float *z = logits + (size_t)i * V;
+        float *g = dlogits ? dlogits + (size_t)i * V : NULL;
+        if (targets[i] < 0) {
+            if (g)
+                memset(g, 0, (size_t)V * sizeof *g);
+            continue;
+        }
+        float mx = z[0];
+        for (int j = 1; j < V; j++)
+            mx = z[j] > mx ? z[j] : mx;
+        double sum = 0;
+        for (int j = 0; j < V; j++)
+            sum += expf(z[j] - mx);
+        loss += log(sum) + mx - z[targets[i]];
+        if (g) {
+            float inv_sum = (float)(1.0 / sum);
+            for (int j = 0; j < V; j++)
+                g[j] = expf(z[j] - mx) * inv_sum * inv_count;
+            g[targets[i]] -= inv_count;
+        }
+    }
+    return count ? loss / count : 0.0;
+}
