@@ -122,6 +122,33 @@ done:
     return rc;
 }
 
+/* Copies the tokenizer at src into dir: a file becomes dir/tokenizer.json; a directory gives
+ * every tokenizer file the loader looks for that it holds. */
+static hs_status copy_tokenizer(const char *src, const char *dir, hs_error *err)
+{
+    static const char *const files[] = {"tokenizer.json", "encoder.json", "vocab.bpe", "vocab.json", "merges.txt"};
+    char from[4096], to[4096];
+    struct stat st;
+    if (stat(src, &st) != 0)
+        return hs_fail(err, HS_ERR_IO, "%s: %s", src, strerror(errno));
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(to, sizeof to, "%s/tokenizer.json", dir);
+        return copy_file(src, to, err);
+    }
+    int copied = 0;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(from, sizeof from, "%s/%s", src, files[i]);
+        if (stat(from, &st) != 0)
+            continue;
+        snprintf(to, sizeof to, "%s/%s", dir, files[i]);
+        HS_TRY(copy_file(from, to, err));
+        copied++;
+    }
+    return copied ? HS_OK
+                  : hs_fail(err, HS_ERR_MISSING, "%s: no tokenizer.json, encoder.json + vocab.bpe or vocab.json + merges.txt",
+                            src);
+}
+
 static json_t *id_or_null(int32_t id)
 {
     return id >= 0 ? json_integer(id) : json_null();
@@ -143,7 +170,7 @@ hs_status hs_gpt2_checkpoint_write(const char *dir, const hs_gpt2_ckpt_spec *s, 
         return hs_fail(err, HS_ERR_NOMEM, "%s: out of memory", path);
     HS_TRY(write_json(path, cfg, err));
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
-    HS_TRY(tokenizer_src ? copy_file(tokenizer_src, path, err) : hs_byte_tokenizer_write(path, err));
+    HS_TRY(tokenizer_src ? copy_tokenizer(tokenizer_src, dir, err) : hs_byte_tokenizer_write(path, err));
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     return hs_st_write(path, entries, n, err);
 }

@@ -737,3 +737,63 @@ int test_train_checkpoint_roundtrip(void)
     free(p);
     return TEST_PASS;
 }
+
+/* ---------------------------------------------------------------- the command line */
+
+int test_train_cli(void)
+{
+    char dir[600], cmd[2048], out[8192];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    char corpus[700];
+    snprintf(corpus, sizeof corpus, "%s/corpus.txt", dir);
+    FILE *f = fopen(corpus, "w");
+    CHECK(f != NULL);
+    for (int i = 0; i < 200; i++)
+        fprintf(f, "one two three four five six seven eight nine ten. ");
+    fclose(f);
+    snprintf(cmd, sizeof cmd,
+             "train --corpus %s --out %s/m --layers 1 --d-model 32 --heads 2 --ctx 32 --batch 4 --steps 30 "
+             "--lr 3e-3 --eval-every 10 --threads 1",
+             corpus, dir);
+    int rc = test_run_headscope(cmd, out, sizeof out);
+    CHECK_MSG(rc == 0, "exit %d: %s", rc, out);
+    CHECK(strstr(out, "step 30/30") != NULL && strstr(out, "val ") != NULL);
+    static const char *const files[] = {"config.json", "model.safetensors", "tokenizer.json", "train_log.csv",
+                                        "loss.svg", "loss.png"};
+    for (int i = 0; i < 6; i++) {
+        char p[800];
+        snprintf(p, sizeof p, "%s/m/%s", dir, files[i]);
+        FILE *g = fopen(p, "r");
+        CHECK_MSG(g != NULL, "%s is missing", p);
+        fclose(g);
+    }
+    /* the log has a header and one row per step, validation every 10 steps */
+    char p[800], line[256];
+    snprintf(p, sizeof p, "%s/m/train_log.csv", dir);
+    f = fopen(p, "r");
+    CHECK(f && fgets(line, sizeof line, f) && strcmp(line, "step,lr,loss,val_loss,tokens_per_s\n") == 0);
+    int rows = 0, with_val = 0;
+    while (fgets(line, sizeof line, f)) {
+        rows++;
+        with_val += strstr(line, ",,") == NULL;
+    }
+    fclose(f);
+    CHECK(rows == 30 && with_val == 3);
+    /* the checkpoint opens through the normal loader */
+    snprintf(cmd, sizeof cmd, "generate --model %s/m --prompt 'one two' --max-new-tokens 4", dir);
+    CHECK((rc = test_run_headscope(cmd, out, sizeof out)) == 0);
+    /* bad arguments name the option or file */
+    snprintf(cmd, sizeof cmd, "train --corpus %s/none.txt --out %s/x", dir, dir);
+    CHECK(test_run_headscope(cmd, out, sizeof out) != 0 && strstr(out, "--corpus") && strstr(out, "none.txt"));
+    snprintf(cmd, sizeof cmd, "train --corpus %s --out %s/x --heads 5", corpus, dir);
+    CHECK(test_run_headscope(cmd, out, sizeof out) == 2 && strstr(out, "--heads 5"));
+    snprintf(cmd, sizeof cmd, "train --corpus %s --out %s/x --lr fast", corpus, dir);
+    CHECK(test_run_headscope(cmd, out, sizeof out) == 2 && strstr(out, "--lr 'fast'"));
+    snprintf(cmd, sizeof cmd, "train --corpus %s --out %s/x --ctx 100000", corpus, dir);
+    CHECK(test_run_headscope(cmd, out, sizeof out) == 2 && strstr(out, "--ctx"));
+    snprintf(cmd, sizeof cmd, "train --corpus %s --out %s/x --ctx 20000 --d-model 8 --heads 1", corpus, dir);
+    CHECK(test_run_headscope(cmd, out, sizeof out) != 0 && strstr(out, "too few"));
+    snprintf(cmd, sizeof cmd, "train --corpus %s --out %s/x --tokenizer %s/nothing", corpus, dir, dir);
+    CHECK(test_run_headscope(cmd, out, sizeof out) != 0 && strstr(out, "--tokenizer"));
+    return TEST_PASS;
+}

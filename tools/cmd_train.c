@@ -1,0 +1,368 @@
+/* cmd_train.c — `headscope train --corpus FILE --out DIR [options]`: trains a GPT-2-architecture
+ * model from scratch on a text file and writes a checkpoint that every other command opens, with
+ * its training log (train_log.csv) and loss curve (loss.svg, loss.png). */
+#include <cblas.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tools/commands.h"
+#include "train/adamw.h"
+#include "train/checkpoint.h"
+#include "train/gpt2_train.h"
+#include "train/trainer.h"
+#include "viz/lineplot.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: headscope train --corpus FILE --out DIR [--tokenizer tokenizer.json]\n"
+            "       [--layers 4] [--d-model 128] [--heads 4] [--ctx 128] [--batch 8] [--steps 1000]\n"
+            "       [--lr 1e-3] [--min-lr LR/10] [--warmup STEPS/20] [--weight-decay 0.1] [--clip 1.0]\n"
+            "       [--seed 0] [--eval-every STEPS/10] [--val-fraction 0.1] [--threads N]\n"
+            "Trains a GPT-2 (pre-LayerNorm blocks, GELU, tied unembedding) from scratch on a UTF-8 text\n"
+            "file, tokenised with the given Hugging Face tokenizer.json, or byte by byte when none is given\n"
+            "(vocabulary 257: 256 bytes and <|endoftext|>). The last --val-fraction of the tokens is held\n"
+            "out for the validation loss. Batches are random windows of --ctx tokens; AdamW (betas 0.9,\n"
+            "0.95; no decay on biases and norm gains), linear warmup then cosine decay to --min-lr, global\n"
+            "gradient-norm clipping. Writes DIR/config.json, model.safetensors, tokenizer.json (a loadable\n"
+            "checkpoint), DIR/train_log.csv (step, lr, loss, val_loss, tokens_per_s) and DIR/loss.svg, .png.\n"
+            "--threads sets OpenBLAS's threads (default: its own choice).\n");
+}
+
+/* Reads a whole file into a malloc'd buffer; prints why not. */
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "headscope train: --corpus %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t cap = 0, n = 0, r;
+    do {
+        if (n + 65536 > cap) {
+            cap = cap ? 2 * cap : 1 << 20;
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                fprintf(stderr, "headscope train: --corpus %s: out of memory\n", path);
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = nb;
+        }
+        r = fread(buf + n, 1, cap - n, f);
+        n += r;
+    } while (r > 0);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        fprintf(stderr, "headscope train: --corpus %s: read error\n", path);
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+typedef struct progress {
+    hs_train_record *recs; /* [steps] */
+    long steps, every;
+    int tty;
+} progress;
+
+static int on_step(const hs_train_record *r, void *user)
+{
+    progress *p = user;
+    p->recs[r->step] = *r;
+    long done = r->step + 1;
+    double eta = r->tokens_per_s > 0 ? r->elapsed_s / done * (p->steps - done) : 0;
+    char val[32] = "";
+    if (!isnan(r->val_loss))
+        snprintf(val, sizeof val, "  val %.4f", r->val_loss);
+    if (p->tty) {
+        fprintf(stderr, "\rstep %ld/%ld  loss %.4f%s  lr %.2e  %.0f tok/s  ETA %.0fs   ", done, p->steps, r->loss,
+                val, r->lr, r->tokens_per_s, eta);
+        if (done == p->steps || val[0])
+            fputc('\n', stderr);
+    } else if (done % p->every == 0 || done == p->steps || val[0]) {
+        fprintf(stderr, "step %ld/%ld  loss %.4f%s  lr %.2e  %.0f tok/s  ETA %.0fs\n", done, p->steps, r->loss, val,
+                r->lr, r->tokens_per_s, eta);
+    }
+    return 0;
+}
+
+static int write_log(const char *dir, const hs_train_record *recs, long steps)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/train_log.csv", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "headscope train: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    fprintf(f, "step,lr,loss,val_loss,tokens_per_s\n");
+    for (long i = 0; i < steps; i++) {
+        fprintf(f, "%ld,%.6g,%.6f,", recs[i].step, recs[i].lr, recs[i].loss);
+        if (!isnan(recs[i].val_loss))
+            fprintf(f, "%.6f", recs[i].val_loss);
+        fprintf(f, ",%.1f\n", recs[i].tokens_per_s);
+    }
+    if (fclose(f) != 0) {
+        fprintf(stderr, "headscope train: %s: write failed\n", path);
+        return 1;
+    }
+    return 0;
+}
+
+/* The loss curve: at most 200 points, each the mean training loss of its bucket of steps and the
+ * last validation loss measured in it (a gap where none was). */
+static int write_plot(const char *dir, const hs_train_record *recs, long steps)
+{
+    int n = steps < 200 ? (int)steps : 200;
+    float *tr = malloc((size_t)n * sizeof *tr), *va = malloc((size_t)n * sizeof *va);
+    char (*lab)[24] = malloc((size_t)n * 24);
+    const char **labels = malloc((size_t)n * sizeof *labels);
+    hs_lineplot *p = NULL;
+    hs_error err = {0};
+    int status = 1;
+    if (!tr || !va || !lab || !labels) {
+        fprintf(stderr, "headscope train: out of memory\n");
+        goto done;
+    }
+    for (int i = 0; i < n; i++) {
+        long lo = steps * i / n, hi = steps * (i + 1) / n;
+        double s = 0;
+        va[i] = NAN;
+        for (long j = lo; j < hi; j++) {
+            s += recs[j].loss;
+            if (!isnan(recs[j].val_loss))
+                va[i] = recs[j].val_loss;
+        }
+        tr[i] = (float)(s / (double)(hi - lo));
+        snprintf(lab[i], 24, "%ld", hi);
+        labels[i] = lab[i];
+    }
+    char path[4096];
+    if (hs_lineplot_create(n, &p, &err) != HS_OK || hs_lineplot_add_series(p, "training loss", tr, &err) != HS_OK ||
+        hs_lineplot_add_series(p, "validation loss", va, &err) != HS_OK ||
+        hs_lineplot_set_x_labels(p, labels, 0, &err) != HS_OK ||
+        hs_lineplot_set_title(p, "Training loss", &err) != HS_OK ||
+        hs_lineplot_set_axis_labels(p, "step", "cross-entropy (nats/token)", &err) != HS_OK) {
+        status = cli_fail("train", &err);
+        goto done;
+    }
+    snprintf(path, sizeof path, "%s/loss.svg", dir);
+    if (hs_lineplot_write(p, path, HS_VIZ_SVG, &err) != HS_OK) {
+        status = cli_fail("train", &err);
+        goto done;
+    }
+    snprintf(path, sizeof path, "%s/loss.png", dir);
+    if (hs_lineplot_write(p, path, HS_VIZ_PNG, &err) != HS_OK) {
+        status = cli_fail("train", &err);
+        goto done;
+    }
+    status = 0;
+done:
+    hs_lineplot_free(p);
+    free(tr);
+    free(va);
+    free(lab);
+    free(labels);
+    return status;
+}
+
+/* Parses a number for option `name`; prints and returns 0 when it is not one in [lo, hi]. */
+static int parse_num(const char *name, const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!*s || *end || errno || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "headscope train: --%s '%s' is not a number in [%g, %g]\n", name, s, lo, hi);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    const char *corpus = NULL, *out = NULL, *tok_path = NULL;
+    double layers = 4, d_model = 128, heads = 4, ctx = 128, batch = 8, steps = 1000, lr = 1e-3, min_lr = -1,
+           warmup = -1, wd = 0.1, clip = 1.0, seed = 0, eval_every = -1, val_frac = 0.1, threads = 0;
+    static const struct option opts[] = {
+        {"corpus", required_argument, 0, 'c'},       {"out", required_argument, 0, 'o'},
+        {"tokenizer", required_argument, 0, 't'},    {"layers", required_argument, 0, 'L'},
+        {"d-model", required_argument, 0, 'D'},      {"heads", required_argument, 0, 'H'},
+        {"ctx", required_argument, 0, 'T'},          {"batch", required_argument, 0, 'B'},
+        {"steps", required_argument, 0, 'S'},        {"lr", required_argument, 0, 'r'},
+        {"min-lr", required_argument, 0, 'm'},       {"warmup", required_argument, 0, 'w'},
+        {"weight-decay", required_argument, 0, 'd'}, {"clip", required_argument, 0, 'C'},
+        {"seed", required_argument, 0, 's'},         {"eval-every", required_argument, 0, 'e'},
+        {"val-fraction", required_argument, 0, 'v'}, {"threads", required_argument, 0, 'j'},
+        {"help", no_argument, 0, 'h'},               {0}};
+    int c, idx;
+    while ((c = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
+        int ok = 1;
+        switch (c) {
+        case 'c': corpus = optarg; break;
+        case 'o': out = optarg; break;
+        case 't': tok_path = optarg; break;
+        case 'L': ok = parse_num("layers", optarg, 1, 64, &layers); break;
+        case 'D': ok = parse_num("d-model", optarg, 1, 8192, &d_model); break;
+        case 'H': ok = parse_num("heads", optarg, 1, 1024, &heads); break;
+        case 'T': ok = parse_num("ctx", optarg, 2, 65536, &ctx); break;
+        case 'B': ok = parse_num("batch", optarg, 1, 65536, &batch); break;
+        case 'S': ok = parse_num("steps", optarg, 1, 1e9, &steps); break;
+        case 'r': ok = parse_num("lr", optarg, 0, 10, &lr); break;
+        case 'm': ok = parse_num("min-lr", optarg, 0, 10, &min_lr); break;
+        case 'w': ok = parse_num("warmup", optarg, 0, 1e9, &warmup); break;
+        case 'd': ok = parse_num("weight-decay", optarg, 0, 10, &wd); break;
+        case 'C': ok = parse_num("clip", optarg, 0, 1e9, &clip); break;
+        case 's': ok = parse_num("seed", optarg, 0, 1.8e19, &seed); break;
+        case 'e': ok = parse_num("eval-every", optarg, 0, 1e9, &eval_every); break;
+        case 'v': ok = parse_num("val-fraction", optarg, 0, 0.5, &val_frac); break;
+        case 'j': ok = parse_num("threads", optarg, 1, 1024, &threads); break;
+        case 'h': usage(stdout); return 0;
+        default: return 2;
+        }
+        if (!ok)
+            return 2;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "headscope train: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (!corpus || !out) {
+        fprintf(stderr, "headscope train: --corpus FILE and --out DIR are required (--help for all options)\n");
+        return 2;
+    }
+    double whole[] = {layers, d_model, heads, ctx, batch, steps, warmup, eval_every, threads, seed};
+    const char *whole_names[] = {"layers", "d-model", "heads", "ctx", "batch", "steps", "warmup", "eval-every",
+                                 "threads", "seed"};
+    for (int i = 0; i < 10; i++)
+        if (whole[i] != floor(whole[i])) {
+            fprintf(stderr, "headscope train: --%s %g is not a whole number\n", whole_names[i], whole[i]);
+            return 2;
+        }
+    if ((int)d_model % (int)heads) {
+        fprintf(stderr, "headscope train: --heads %d does not divide --d-model %d\n", (int)heads, (int)d_model);
+        return 2;
+    }
+    if (min_lr < 0)
+        min_lr = lr / 10;
+    if (min_lr > lr) {
+        fprintf(stderr, "headscope train: --min-lr %g is above --lr %g\n", min_lr, lr);
+        return 2;
+    }
+    if (warmup < 0)
+        warmup = floor(steps / 20);
+    if (eval_every < 0)
+        eval_every = steps >= 10 ? floor(steps / 10) : 0;
+    if (threads > 0)
+        openblas_set_num_threads((int)threads);
+
+    int status = 1;
+    hs_error err = {0};
+    hs_tokenizer *tok = NULL;
+    char *text = NULL;
+    int32_t *ids = NULL;
+    size_t n_text = 0, n_ids = 0;
+    hs_train_model *tm = NULL;
+    hs_adamw *opt = NULL;
+    progress pg = {0};
+    int vocab = 257;
+    int32_t bos = 256, eos = 256;
+    if (tok_path) {
+        if (hs_tokenizer_open(tok_path, 0, &tok, &err) != HS_OK) {
+            fprintf(stderr, "headscope train: --tokenizer %s: %s\n", tok_path, err.msg);
+            goto done;
+        }
+        vocab = hs_tokenizer_vocab_size(tok);
+        bos = hs_tokenizer_bos_id(tok);
+        eos = hs_tokenizer_eos_id(tok);
+    }
+    if (!(text = read_file(corpus, &n_text)))
+        goto done;
+    if (tok) {
+        if (hs_tokenizer_encode(tok, text, n_text, 0, &ids, &n_ids, &err) != HS_OK) {
+            fprintf(stderr, "headscope train: --corpus %s: %s\n", corpus, err.msg);
+            goto done;
+        }
+    } else {
+        if (!(ids = malloc((n_text ? n_text : 1) * sizeof *ids))) {
+            fprintf(stderr, "headscope train: out of memory\n");
+            goto done;
+        }
+        for (size_t i = 0; i < n_text; i++)
+            ids[i] = (unsigned char)text[i];
+        n_ids = n_text;
+    }
+    size_t n_val = (size_t)((double)n_ids * val_frac);
+    if (n_ids - n_val < (size_t)ctx + 1) {
+        fprintf(stderr, "headscope train: --corpus %s: %zu tokens (%zu for training) are too few for --ctx %d\n",
+                corpus, n_ids, n_ids - n_val, (int)ctx);
+        goto done;
+    }
+    struct stat st;
+    if (stat(out, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "headscope train: --out %s exists and is not a directory\n", out);
+        goto done;
+    }
+
+    hs_gpt2_dims dims = {(int)layers, (int)d_model, (int)heads, vocab, (int)ctx};
+    if (hs_train_model_new(&dims, (int)batch, (int)ctx, HS_BACKEND_CPU, &tm, &err) != HS_OK) {
+        status = cli_fail("train", &err);
+        goto done;
+    }
+    size_t n_params = 0;
+    hs_gpt2_init(&dims, hs_train_params(tm, &n_params), (uint64_t)seed);
+    hs_adamw_opts ao = {0.9f, 0.95f, 1e-8f, (float)wd};
+    if (hs_adamw_new(&dims, &ao, &opt, &err) != HS_OK) {
+        status = cli_fail("train", &err);
+        goto done;
+    }
+    fprintf(stderr, "headscope train: %zu tokens (%zu held out), vocabulary %d; %d layers, d_model %d, %d heads, "
+                    "ctx %d: %.2fM parameters; %ld steps of %d x %d tokens\n",
+            n_ids, n_val, vocab, dims.n_layers, dims.d_model, dims.n_heads, dims.n_ctx, (double)n_params / 1e6,
+            (long)steps, (int)batch, (int)ctx);
+    pg.steps = (long)steps;
+    pg.every = pg.steps >= 20 ? pg.steps / 20 : 1;
+    pg.tty = isatty(2);
+    if (!(pg.recs = calloc((size_t)pg.steps, sizeof *pg.recs))) {
+        fprintf(stderr, "headscope train: out of memory\n");
+        goto done;
+    }
+    hs_train_opts o = {.B = (int)batch, .T = (int)ctx, .steps = (long)steps, .lr = (float)lr,
+                       .min_lr = (float)min_lr, .warmup = (long)warmup, .clip = (float)clip, .seed = (uint64_t)seed,
+                       .val_fraction = val_frac, .eval_every = (long)eval_every, .eval_batches = 8};
+    if (hs_train_run(tm, opt, ids, n_ids, &o, on_step, &pg, &err) != HS_OK) {
+        status = cli_fail("train", &err);
+        goto done;
+    }
+    if (hs_train_save(tm, out, tok_path, bos, eos, &err) != HS_OK) {
+        status = cli_fail("train", &err);
+        goto done;
+    }
+    if (write_log(out, pg.recs, pg.steps) || write_plot(out, pg.recs, pg.steps))
+        goto done;
+    const hs_train_record *last = &pg.recs[pg.steps - 1];
+    fprintf(stderr, "headscope train: wrote %s (loss %.4f, validation loss %.4f, %.0f tokens/s)\n", out, last->loss,
+            last->val_loss, last->tokens_per_s);
+    status = 0;
+done:
+    free(pg.recs);
+    hs_adamw_free(opt);
+    hs_train_model_free(tm);
+    free(ids);
+    free(text);
+    hs_tokenizer_close(tok);
+    return status;
+}
