@@ -332,7 +332,11 @@ int test_train_ops_backward_fd(void)
                 sf[i * c.T + j] = -INFINITY;
         float pat[75], ds[75];
         hs_softmax_rows(pat, sf, c.n, c.T);
-        hs_bw_softmax_rows(ds, rf, pat, c.n, c.T);
+        hs_bw_softmax_rows(ds, rf, pat, c.n, c.T, 1);
+        float ds_full[75];
+        hs_bw_softmax_rows(ds_full, rf, pat, c.n, c.T, 0);
+        for (int i = 0; i < 75; i++) /* the causal variant skips only zeros (== also equates -0 and 0) */
+            CHECK(ds[i] == ds_full[i]);
         central_diff(fd, x, c.n * c.T, obj_softmax, &c, 1e-6);
         CHECK_GRAD(ds, fd, c.n * c.T, OP_TOL, "softmax dscores");
         free(sf), free(rf);
@@ -346,7 +350,7 @@ int test_train_ops_backward_fd(void)
         fill_normal(W, nv, &rng, 1);
         fill_normal(r, nv, &rng, 1);
         float *Pf = round_to_f(x, nP), *vf = round_to_f(W, nv), *rf = round_to_f(r, nv), dP[100], dv[60];
-        hs_bw_attn_apply(dP, dv, rf, Pf, vf, c.B, c.T, c.H, c.dh);
+        hs_bw_attn_apply(dP, dv, rf, Pf, vf, c.B, c.T, c.H, c.dh, c.H * c.dh);
         central_diff(fd, x, nP, obj_apply, &c, 1e-6);
         central_diff(fd2, W, nv, obj_apply, &c, 1e-6);
         for (int i = 0; i < nP; i++) /* the pattern's masked half is not an input: compare the causal part */
@@ -364,7 +368,7 @@ int test_train_ops_backward_fd(void)
             if ((i % c.T) > (i / c.T) % c.T)
                 r[i] = 0;
         float *qf = round_to_f(x, nq), *kf = round_to_f(W, nq), *rf = round_to_f(r, nS), dq[80], dk[80];
-        hs_bw_attn_scores(dq, dk, rf, qf, kf, c.B, c.T, c.H, c.dh, 1.0f / sqrtf((float)c.dh));
+        hs_bw_attn_scores(dq, dk, rf, qf, kf, c.B, c.T, c.H, c.dh, 1.0f / sqrtf((float)c.dh), c.H * c.dh);
         central_diff(fd, x, nq, obj_scores, &c, 1e-6);
         central_diff(fd2, W, nq, obj_scores, &c, 1e-6);
         CHECK_GRAD(dq, fd, nq, OP_TOL, "attn_scores dq");

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "base/error.h"
+#include "hooks/exp_fast.h" /* VECTORISE */
 
 hs_status hs_adamw_new(const hs_gpt2_dims *dims, const hs_adamw_opts *o, hs_adamw **out, hs_error *err)
 {
@@ -35,6 +36,19 @@ void hs_adamw_free(hs_adamw *a)
     free(a);
 }
 
+/* One tensor's update: plain float loops the compiler vectorises (__builtin_sqrtf: no errno,
+ * the argument is never negative). */
+VECTORISE static void update_range(float *restrict p, const float *restrict g, float *restrict m, float *restrict v,
+                                   size_t n, float b1, float b2, float c1, float c2, float eps, float lr, float decay)
+{
+    float inv_c1 = 1.0f / c1, inv_c2 = 1.0f / c2;
+    for (size_t j = 0; j < n; j++) {
+        float mj = m[j] = b1 * m[j] + (1.0f - b1) * g[j];
+        float vj = v[j] = b2 * v[j] + (1.0f - b2) * g[j] * g[j];
+        p[j] = p[j] * decay - lr * (mj * inv_c1) / (__builtin_sqrtf(vj * inv_c2) + eps);
+    }
+}
+
 void hs_adamw_update(hs_adamw *a, float *params, const float *grads, float lr)
 {
     hs_gpt2_tensor t[2 + 12 * HS_TRAIN_MAX_LAYERS + 2];
@@ -46,12 +60,7 @@ void hs_adamw_update(hs_adamw *a, float *params, const float *grads, float lr)
     for (int i = 0; i < nt; i++) {
         size_t lo = t[i].offset, hi = lo + (size_t)t[i].rows * (size_t)(t[i].cols ? t[i].cols : 1);
         float decay = t[i].decay ? 1.0f - lr * a->o.weight_decay : 1.0f;
-        for (size_t j = lo; j < hi; j++) {
-            float g = grads[j];
-            float m = a->m[j] = b1 * a->m[j] + (1.0f - b1) * g;
-            float v = a->v[j] = b2 * a->v[j] + (1.0f - b2) * g * g;
-            params[j] = params[j] * decay - lr * (m / c1) / (sqrtf(v / c2) + eps);
-        }
+        update_range(params + lo, grads + lo, a->m + lo, a->v + lo, hi - lo, b1, b2, c1, c2, eps, lr, decay);
     }
 }
 

@@ -28,7 +28,8 @@ typedef struct tape {
     float *out;        /* [N, C] attention or MLP output before the residual add (scratch) */
     /* backward scratch */
     float *dx, *dxn;   /* [N, C] residual gradient, gradient of a norm's output */
-    float *dq, *dk, *dv, *dz; /* [N, C] */
+    float *dqkv;       /* [N, 3C]: each row dq | dk | dv, so Q, K and V share one weight-gradient product */
+    float *dz;         /* [N, C] */
     float *datt;       /* [B, H, T, T] */
     float *dpre;       /* [N, 4C] */
     /* kept activation gradients (hs_train_keep_activation_grads) */
@@ -98,7 +99,7 @@ hs_status hs_train_model_new(const hs_gpt2_dims *dims, int max_B, int max_T, hs_
         {&t->q, L * N * C}, {&t->k, L * N * C}, {&t->v, L * N * C}, {&t->z, L * N * C},
         {&t->pattern, L * A}, {&t->pre, L * N * F}, {&t->post, L * N * F},
         {&t->lnf_mean, N}, {&t->lnf_scale, N}, {&t->lnf_out, N * C}, {&t->logits, N * V}, {&t->out, N * C},
-        {&t->dx, N * C}, {&t->dxn, N * C}, {&t->dq, N * C}, {&t->dk, N * C}, {&t->dv, N * C}, {&t->dz, N * C},
+        {&t->dx, N * C}, {&t->dxn, N * C}, {&t->dqkv, 3 * N * C}, {&t->dz, N * C},
         {&t->datt, A}, {&t->dpre, N * F},
     };
     for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++)
@@ -275,15 +276,13 @@ hs_status hs_train_backward(hs_train_model *tm, hs_error *err)
         float *datt = t->g_pattern ? LAYER(t->g_pattern, l, A) : t->datt;
         const float *pat = LAYER(t->pattern, l, A);
         hs_bw_linear(dz, gw->W_O, gw->b_O, dx, LAYER(t->z, l, NC), w->W_O, N, C, C, 0);
-        hs_bw_attn_apply(datt, t->dv, dz, pat, LAYER(t->v, l, NC), B, T, H, dh);
+        hs_bw_attn_apply(datt, t->dqkv + 2 * C, dz, pat, LAYER(t->v, l, NC), B, T, H, dh, 3 * C);
         /* the softmax backward writes scores' gradient into the scratch, keeping dpattern */
-        hs_bw_softmax_rows(t->datt, datt, pat, (int64_t)B * H * T, T);
-        hs_bw_attn_scores(t->dq, t->dk, t->datt, LAYER(t->q, l, NC), LAYER(t->k, l, NC), B, T, H, dh, scale);
-        const float *xn = LAYER(t->ln1_out, l, NC);
-        size_t CC = (size_t)C * C;
-        hs_bw_linear(t->dxn, gw->W_qkv, gw->b_qkv, t->dq, xn, w->W_qkv, N, C, C, 0);
-        hs_bw_linear(t->dxn, gw->W_qkv + CC, gw->b_qkv + C, t->dk, xn, w->W_qkv + CC, N, C, C, 1);
-        hs_bw_linear(t->dxn, gw->W_qkv + 2 * CC, gw->b_qkv + 2 * C, t->dv, xn, w->W_qkv + 2 * CC, N, C, C, 1);
+        hs_bw_softmax_rows(t->datt, datt, pat, (int64_t)B * H * T, T, 1);
+        hs_bw_attn_scores(t->dqkv, t->dqkv + C, t->datt, LAYER(t->q, l, NC), LAYER(t->k, l, NC), B, T, H, dh, scale,
+                          3 * C);
+        /* Q, K and V at once: W_qkv [3C, C] is the three [C, C] blocks, dqkv rows are dq | dk | dv */
+        hs_bw_linear(t->dxn, gw->W_qkv, gw->b_qkv, t->dqkv, LAYER(t->ln1_out, l, NC), w->W_qkv, N, C, 3 * C, 0);
         hs_bw_layernorm(dx, gw->ln1_w, gw->ln1_b, t->dxn, LAYER(t->resid, l, NC), LAYER(t->ln1_mean, l, maxN),
                         LAYER(t->ln1_scale, l, maxN), w->ln1_w, N, C);
     }

@@ -62,21 +62,25 @@ VECTORISE void hs_bw_gelu_tanh(float *dx, const float *dy, const float *x, int64
     }
 }
 
-void hs_bw_softmax_rows(float *dscores, const float *dpattern, const float *pattern, int64_t rows, int T)
+void hs_bw_softmax_rows(float *dscores, const float *dpattern, const float *pattern, int64_t rows, int T,
+                        int causal)
 {
     for (int64_t r = 0; r < rows; r++) {
         const float *dp = dpattern + r * T, *p = pattern + r * T;
         float *ds = dscores + r * T;
+        int n = causal ? (int)(r % T) + 1 : T;
         float dot = 0;
-        for (int j = 0; j < T; j++)
+        for (int j = 0; j < n; j++)
             dot += dp[j] * p[j];
-        for (int j = 0; j < T; j++)
+        for (int j = 0; j < n; j++)
             ds[j] = p[j] * (dp[j] - dot);
+        for (int j = n; j < T; j++)
+            ds[j] = 0.0f;
     }
 }
 
 void hs_bw_attn_apply(float *dpattern, float *dv, const float *dz, const float *pattern, const float *v, int B,
-                      int T, int H, int dh)
+                      int T, int H, int dh, int ld_dv)
 {
     int ld = H * dh;
     for (int b = 0; b < B; b++)
@@ -90,24 +94,24 @@ void hs_bw_attn_apply(float *dpattern, float *dv, const float *dz, const float *
             for (int i = 0; i < T; i++)
                 memset(dP + (size_t)i * T + i + 1, 0, (size_t)(T - i - 1) * sizeof(float));
             /* dV [T, dh] = Pᵀ · dZ */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, dh, T, 1.0f, P, T, dz + at, ld, 0.0f, dv + at,
-                        ld);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, dh, T, 1.0f, P, T, dz + at, ld, 0.0f,
+                        dv + (size_t)b * T * ld_dv + (size_t)h * dh, ld_dv);
         }
 }
 
 void hs_bw_attn_scores(float *dq, float *dk, const float *dscores, const float *q, const float *k, int B, int T,
-                       int H, int dh, float scale)
+                       int H, int dh, float scale, int ld_dqk)
 {
     int ld = H * dh;
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++) {
-            size_t at = (size_t)b * T * ld + (size_t)h * dh;
+            size_t at = (size_t)b * T * ld + (size_t)h * dh, out = (size_t)b * T * ld_dqk + (size_t)h * dh;
             const float *dS = dscores + ((size_t)b * H + h) * T * T;
             /* dQ [T, dh] = scale · dS · K; dK [T, dh] = scale · dSᵀ · Q */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, dh, T, scale, dS, T, k + at, ld, 0.0f, dq + at,
-                        ld);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, dh, T, scale, dS, T, q + at, ld, 0.0f, dk + at,
-                        ld);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, dh, T, scale, dS, T, k + at, ld, 0.0f,
+                        dq + out, ld_dqk);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, dh, T, scale, dS, T, q + at, ld, 0.0f,
+                        dk + out, ld_dqk);
         }
 }
 

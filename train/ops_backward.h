@@ -27,19 +27,24 @@ void hs_bw_gelu_tanh(float *dx, const float *dy, const float *x, int64_t n);
 
 /* Row softmax pattern = softmax(scores) over rows [rows, T]: dscores [rows, T] =
  * pattern ⊙ (dpattern - Σ_j dpattern·pattern) (may alias dpattern). Masked entries (pattern 0)
- * get 0. */
-void hs_bw_softmax_rows(float *dscores, const float *dpattern, const float *pattern, int64_t rows, int T);
+ * get 0. When causal, row r is query position r % T of a [.., T, T] block and only its entries
+ * j <= r % T are read; the rest of dscores is set to 0 (half the work). */
+void hs_bw_softmax_rows(float *dscores, const float *dpattern, const float *pattern, int64_t rows, int T,
+                        int causal);
 
 /* z [B, T, H, dh] = pattern [B, H, T, T] · v [B, T, H, dh] per head (n_kv_heads = n_heads).
- * dpattern [B, H, T, T] = dz_h · v_hᵀ, 0 above the diagonal; dv [B, T, H, dh] = pattern_hᵀ · dz_h. */
+ * dpattern [B, H, T, T] = dz_h · v_hᵀ, 0 above the diagonal; dv [B, T, H, dh] = pattern_hᵀ · dz_h,
+ * its rows ld_dv floats apart (H·dh when dv is a tensor of its own; 3·H·dh when dq | dk | dv are
+ * packed in one [B, T, 3, H, dh] buffer for a single Q/K/V weight-gradient product). */
 void hs_bw_attn_apply(float *dpattern, float *dv, const float *dz, const float *pattern, const float *v, int B,
-                      int T, int H, int dh);
+                      int T, int H, int dh, int ld_dv);
 
 /* Causal scores [B, H, T, T] = scale · q_h · k_hᵀ, q and k [B, T, H, dh].
- * dq [B, T, H, dh] = scale · dscores_h · k_h, dk [B, T, H, dh] = scale · dscores_hᵀ · q_h
- * (dscores is 0 above the diagonal, as hs_bw_softmax_rows leaves it). */
+ * dq [B, T, H, dh] = scale · dscores_h · k_h, dk [B, T, H, dh] = scale · dscores_hᵀ · q_h, rows
+ * ld_dqk floats apart as for hs_bw_attn_apply (dscores is 0 above the diagonal, as
+ * hs_bw_softmax_rows leaves it). */
 void hs_bw_attn_scores(float *dq, float *dk, const float *dscores, const float *q, const float *k, int B, int T,
-                       int H, int dh, float scale);
+                       int H, int dh, float scale, int ld_dqk);
 
 /* Embedding x[b, t] = wte[ids[b, t]] + wpe[t] for x [B, T, C]:
  * dwte [V, C] += and dwpe [n_ctx, C] += from dx [B, T, C]; ids [B, T]. */
