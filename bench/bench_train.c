@@ -2,13 +2,15 @@
  * on a GPT-2 configuration, for bench/train.sh; bench/train_ref.py measures PyTorch the same way.
  *
  *   bench-train [--layers 4] [--d-model 128] [--heads 4] [--ctx 128] [--batch 8] [--vocab 257]
- *               [--steps 20] [--warmup 3] [--seed 0]
+ *               [--steps 20] [--warmup 3] [--seed 0] [--threads 1]
  *
  * Every step trains on B random windows of one random token stream (splitmix64 from the seed);
- * warm-up steps are not timed. Threads: OPENBLAS_NUM_THREADS (the rest is single-threaded).
+ * warm-up steps are not timed. Threads: with --threads N > 1, headscope's own N threads each run a
+ * share of the batch with single-threaded BLAS; with 1, OPENBLAS_NUM_THREADS threads inside BLAS.
  * Output (one line):
  *   headscope layers=L d_model=C heads=H ctx=T batch=B vocab=V steps=N median_tok_s=.. best_tok_s=..
  *             median_ms=.. loss_first=.. loss_last=.. */
+#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +36,7 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    int L = 4, C = 128, H = 4, T = 128, B = 8, V = 257, steps = 20, warmup = 3;
+    int L = 4, C = 128, H = 4, T = 128, B = 8, V = 257, steps = 20, warmup = 3, threads = 1;
     unsigned long long seed = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i];
@@ -48,6 +50,7 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "--steps")) steps = (int)v;
         else if (!strcmp(k, "--warmup")) warmup = (int)v;
         else if (!strcmp(k, "--seed")) seed = (unsigned long long)v;
+        else if (!strcmp(k, "--threads")) threads = (int)v;
         else {
             fprintf(stderr, "bench-train: unknown option %s\n", k);
             return 2;
@@ -61,6 +64,13 @@ int main(int argc, char **argv)
     if (hs_train_model_new(&d, B, T, HS_BACKEND_CPU, &tm, &err) != HS_OK || hs_adamw_new(&d, &ao, &opt, &err) != HS_OK) {
         fprintf(stderr, "bench-train: %s\n", err.msg);
         return 1;
+    }
+    if (threads > 1) { /* headscope's own threads over the batch, BLAS on each one's thread */
+        openblas_set_num_threads(1);
+        if (hs_train_set_threads(tm, threads, &err) != HS_OK) {
+            fprintf(stderr, "bench-train: %s\n", err.msg);
+            return 1;
+        }
     }
     hs_gpt2_init(&d, hs_train_params(tm, NULL), seed);
     size_t n_stream = 1 << 16;
@@ -89,9 +99,9 @@ int main(int argc, char **argv)
     }
     qsort(ms, (size_t)steps, sizeof *ms, cmp_double);
     double med = ms[steps / 2], best = ms[0];
-    printf("headscope layers=%d d_model=%d heads=%d ctx=%d batch=%d vocab=%d steps=%d median_tok_s=%.0f "
+    printf("headscope threads=%d layers=%d d_model=%d heads=%d ctx=%d batch=%d vocab=%d steps=%d median_tok_s=%.0f "
            "best_tok_s=%.0f median_ms=%.2f loss_first=%.4f loss_last=%.4f\n",
-           L, C, H, T, B, V, steps, B * T / (med / 1e3), B * T / (best / 1e3), med, loss_first, loss);
+           threads, L, C, H, T, B, V, steps, B * T / (med / 1e3), B * T / (best / 1e3), med, loss_first, loss);
     free(stream), free(ids), free(tg), free(ms);
     hs_adamw_free(opt);
     hs_train_model_free(tm);

@@ -10,7 +10,8 @@
 # Environment:
 #   BUILD=DIR       a configured build tree (default: the repository, configured in-tree);
 #                   bench/bench-train is built there with `make bench/bench-train` if needed
-#   THREADS=N       threads for each tool (default 2): OPENBLAS_NUM_THREADS for headscope,
+#   THREADS=N       threads for each tool (default 2): headscope's own threads over the batch
+#                   (bench-train --threads, as `headscope train` runs, with single-threaded BLAS),
 #                   torch.set_num_threads + OMP_WAIT_POLICY=PASSIVE for PyTorch
 #   ROUNDS=N        interleaved rounds (default 3); each round runs one process of each tool,
 #                   alternating which goes first; the figure is the median over rounds of each
@@ -46,9 +47,9 @@ for ct in $CORETYPES; do
     for r in $(seq "$ROUNDS"); do
         run_hs() {
             if [ "$ct" = default ]; then
-                env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS="$THREADS" "$BUILD/bench/bench-train" $ARGS --steps "$STEPS"
+                env -u OPENBLAS_CORETYPE "$BUILD/bench/bench-train" $ARGS --steps "$STEPS" --threads "$THREADS"
             else
-                OPENBLAS_CORETYPE=$ct OPENBLAS_NUM_THREADS="$THREADS" "$BUILD/bench/bench-train" $ARGS --steps "$STEPS"
+                OPENBLAS_CORETYPE=$ct "$BUILD/bench/bench-train" $ARGS --steps "$STEPS" --threads "$THREADS"
             fi
         }
         run_pt() { OMP_WAIT_POLICY=PASSIVE "$PYTHON" "$here/train_ref.py" $ARGS --steps "$STEPS" --threads "$THREADS" 2>/dev/null; }

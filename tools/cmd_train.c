@@ -32,7 +32,10 @@ static void usage(FILE *f)
             "0.95; no decay on biases and norm gains), linear warmup then cosine decay to --min-lr, global\n"
             "gradient-norm clipping. Writes DIR/config.json, model.safetensors, tokenizer.json (a loadable\n"
             "checkpoint), DIR/train_log.csv (step, lr, loss, val_loss, tokens_per_s) and DIR/loss.svg, .png.\n"
-            "--threads sets OpenBLAS's threads (default: its own choice).\n");
+            "--threads N runs each step on N threads, each with a share of the batch and single-threaded\n"
+            "BLAS (default: the online CPUs, at most --batch); results are reproducible for a given seed\n"
+            "and thread count. OpenBLAS takes its generic kernels on CPUs it cannot name (it says\n"
+            "\"Prescott\"): OPENBLAS_CORETYPE=SkylakeX (AVX-512) or Haswell (AVX2) is then much faster.\n");
 }
 
 /* Reads a whole file into a malloc'd buffer; prints why not. */
@@ -266,8 +269,13 @@ int cmd_train(int argc, char **argv)
         warmup = floor(steps / 20);
     if (eval_every < 0)
         eval_every = steps >= 10 ? floor(steps / 10) : 0;
-    if (threads > 0)
-        openblas_set_num_threads((int)threads);
+    if (threads == 0) {
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = ncpu > 0 ? (double)ncpu : 1;
+    }
+    if (threads > batch)
+        threads = batch;
+    openblas_set_num_threads(1); /* the threads are ours, one share of the batch each */
 
     int status = 1;
     hs_error err = {0};
@@ -322,6 +330,10 @@ int cmd_train(int argc, char **argv)
         status = cli_fail("train", &err);
         goto done;
     }
+    if (hs_train_set_threads(tm, (int)threads, &err) != HS_OK) {
+        status = cli_fail("train", &err);
+        goto done;
+    }
     size_t n_params = 0;
     hs_gpt2_init(&dims, hs_train_params(tm, &n_params), (uint64_t)seed);
     hs_adamw_opts ao = {0.9f, 0.95f, 1e-8f, (float)wd};
@@ -330,9 +342,12 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     fprintf(stderr, "headscope train: %zu tokens (%zu held out), vocabulary %d; %d layers, d_model %d, %d heads, "
-                    "ctx %d: %.2fM parameters; %ld steps of %d x %d tokens\n",
+                    "ctx %d: %.2fM parameters; %ld steps of %d x %d tokens on %d threads\n",
             n_ids, n_val, vocab, dims.n_layers, dims.d_model, dims.n_heads, dims.n_ctx, (double)n_params / 1e6,
-            (long)steps, (int)batch, (int)ctx);
+            (long)steps, (int)batch, (int)ctx, (int)threads);
+    if (strcmp(openblas_get_corename(), "Prescott") == 0 && !getenv("OPENBLAS_CORETYPE"))
+        fprintf(stderr, "headscope train: note: OpenBLAS uses its generic Prescott kernels here; "
+                        "OPENBLAS_CORETYPE=SkylakeX (AVX-512) or Haswell (AVX2) may be much faster\n");
     pg.steps = (long)steps;
     pg.every = pg.steps >= 20 ? pg.steps / 20 : 1;
     pg.tty = isatty(2);

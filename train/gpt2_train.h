@@ -29,6 +29,14 @@ hs_status hs_train_model_new(const hs_gpt2_dims *dims, int max_B, int max_T, hs_
                              hs_train_model **out, hs_error *err);
 void hs_train_model_free(hs_train_model *tm);
 
+/* Runs each forward and backward pass on n_threads threads (default 1; at most max_B: each takes
+ * whole sequences), each with its own activations and gradient buffer (memory grows accordingly),
+ * their gradients summed in a fixed order: deterministic for a given thread count. Call BLAS
+ * single-threaded then (openblas_set_num_threads(1)). With one thread the logits are bit-identical
+ * to hs_forward's; with more, each thread's matrix products have fewer rows, which may round
+ * differently. HS_ERR_NOMEM leaves one thread and no kept activation gradients. */
+hs_status hs_train_set_threads(hs_train_model *tm, int n_threads, hs_error *err);
+
 const hs_gpt2_dims *hs_train_dims(const hs_train_model *tm);
 /* The parameter and gradient buffers (n floats each, train/params.h layout), owned by the model. */
 float *hs_train_params(hs_train_model *tm, size_t *n);

@@ -128,7 +128,8 @@ void hs_bw_embedding(float *dwte, float *dwpe, const float *dx, const int32_t *i
         }
 }
 
-double hs_cross_entropy(float *dlogits, const float *logits, const int32_t *targets, int n, int V, int *n_counted)
+double hs_cross_entropy(float *dlogits, const float *logits, const int32_t *targets, int n, int V, int denom,
+                        int *n_counted)
 {
     int count = 0;
     for (int i = 0; i < n; i++)
@@ -136,7 +137,9 @@ double hs_cross_entropy(float *dlogits, const float *logits, const int32_t *targ
     if (n_counted)
         *n_counted = count;
     double loss = 0;
-    float inv_count = count ? 1.0f / (float)count : 0.0f;
+    if (denom <= 0)
+        denom = count;
+    float inv_count = denom > 0 ? 1.0f / (float)denom : 0.0f;
     for (int i = 0; i < n; i++) {
         const float *z = logits + (size_t)i * V;
         float *g = dlogits ? dlogits + (size_t)i * V : NULL;

@@ -52,8 +52,10 @@ void hs_bw_embedding(float *dwte, float *dwpe, const float *dx, const int32_t *i
 
 /* Cross-entropy of logits [n, V] against targets [n] (-1 = ignored), mean over the counted rows:
  * returns the loss (0 when no row counts) and its count in *n_counted (may be NULL). When dlogits
- * [n, V] is not NULL (it may alias logits) it receives dL/dlogits = (softmax - onehot) / count,
- * 0 on ignored rows. Sums in double. */
-double hs_cross_entropy(float *dlogits, const float *logits, const int32_t *targets, int n, int V, int *n_counted);
+ * [n, V] is not NULL (it may alias logits) it receives dL/dlogits = (softmax - onehot) / denom,
+ * 0 on ignored rows, where denom is the count when denom <= 0 (a part of a batch passes the whole
+ * batch's count). Sums in double. */
+double hs_cross_entropy(float *dlogits, const float *logits, const int32_t *targets, int n, int V, int denom,
+                        int *n_counted);
 
 #endif
