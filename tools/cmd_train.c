@@ -15,6 +15,7 @@
 #include "train/adamw.h"
 #include "train/checkpoint.h"
 #include "train/gpt2_train.h"
+#include "train/train_state.h"
 #include "train/trainer.h"
 #include "viz/lineplot.h"
 
@@ -25,13 +26,18 @@ static void usage(FILE *f)
             "       [--layers 4] [--d-model 128] [--heads 4] [--ctx 128] [--batch 8] [--steps 1000]\n"
             "       [--lr 1e-3] [--min-lr LR/10] [--warmup STEPS/20] [--weight-decay 0.1] [--clip 1.0]\n"
             "       [--seed 0] [--eval-every STEPS/10] [--val-fraction 0.1] [--threads N]\n"
+            "usage: headscope train --resume DIR --corpus FILE --out DIR [--steps N] [options]\n"
+            "--stop-after N stops after step N of --steps and writes a checkpoint to resume from.\n"
             "Trains a GPT-2 (pre-LayerNorm blocks, GELU, tied unembedding) from scratch on a UTF-8 text\n"
             "file, tokenised with the given Hugging Face tokenizer.json, or byte by byte when none is given\n"
             "(vocabulary 257: 256 bytes and <|endoftext|>). The last --val-fraction of the tokens is held\n"
             "out for the validation loss. Batches are random windows of --ctx tokens; AdamW (betas 0.9,\n"
             "0.95; no decay on biases and norm gains), linear warmup then cosine decay to --min-lr, global\n"
             "gradient-norm clipping. Writes DIR/config.json, model.safetensors, tokenizer.json (a loadable\n"
-            "checkpoint), DIR/train_log.csv (step, lr, loss, val_loss, tokens_per_s) and DIR/loss.svg, .png.\n"
+            "checkpoint), DIR/train_log.csv (step, lr, loss, val_loss, tokens_per_s), DIR/loss.svg, .png and\n"
+            "the optimizer state (optimizer.safetensors, train_state.json) that --resume continues from:\n"
+            "the same corpus, the saved settings (--steps, --lr, --min-lr, --warmup, --weight-decay, --clip,\n"
+            "--eval-every may be changed), and exactly the batches the uninterrupted run would have drawn.\n"
             "--threads N runs each step on N threads, each with a share of the batch and single-threaded\n"
             "BLAS (default: the online CPUs, at most --batch); results are reproducible for a given seed\n"
             "and thread count. OpenBLAS takes its generic kernels on CPUs it cannot name (it says\n"
@@ -77,6 +83,7 @@ static char *read_file(const char *path, size_t *len)
 typedef struct progress {
     hs_train_record *recs; /* [steps] */
     long steps, every;
+    long stop_after;       /* stop when this many steps are done (0: run to the end) */
     int tty;
 } progress;
 
@@ -98,7 +105,9 @@ static int on_step(const hs_train_record *r, void *user)
         fprintf(stderr, "step %ld/%ld  loss %.4f%s  lr %.2e  %.0f tok/s  ETA %.0fs\n", done, p->steps, r->loss, val,
                 r->lr, r->tokens_per_s, eta);
     }
-    return 0;
+    if (p->tty && done == p->stop_after && done != p->steps && !val[0])
+        fputc('\n', stderr);
+    return done == p->stop_after;
 }
 
 static int write_log(const char *dir, const hs_train_record *recs, long steps)
@@ -195,11 +204,51 @@ static int parse_num(const char *name, const char *s, double lo, double hi, doub
     return 1;
 }
 
+/* Reads the rows of a previous run's train_log.csv before step `before` into recs [before]
+ * (rows it lacks stay NaN). Missing or unreadable: a note, not an error. */
+static void read_old_log(const char *dir, hs_train_record *recs, long before)
+{
+    for (long i = 0; i < before; i++)
+        recs[i] = (hs_train_record){.step = i, .lr = NAN, .loss = NAN, .val_loss = NAN};
+    char path[4096], line[256];
+    snprintf(path, sizeof path, "%s/train_log.csv", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "headscope train: note: %s: %s; the log starts at step %ld\n", path, strerror(errno), before);
+        return;
+    }
+    while (fgets(line, sizeof line, f)) {
+        long step;
+        float lr, loss, val = NAN;
+        double tps = 0;
+        char *p = line;
+        if (sscanf(p, "%ld,%f,%f,", &step, &lr, &loss) != 3 || step < 0 || step >= before)
+            continue;
+        for (int commas = 0; *p && commas < 3; p++)
+            commas += *p == ',';
+        if (*p != ',')
+            val = strtof(p, NULL);
+        char *q = strchr(p, ',');
+        if (q)
+            tps = strtod(q + 1, NULL);
+        recs[step] = (hs_train_record){.step = step, .lr = lr, .loss = loss, .val_loss = val, .tokens_per_s = tps};
+    }
+    fclose(f);
+}
+
+/* An option not given is NaN until a saved run or the default fills it. */
+static void fill(double *v, double with)
+{
+    if (isnan(*v))
+        *v = with;
+}
+
 int cmd_train(int argc, char **argv)
 {
-    const char *corpus = NULL, *out = NULL, *tok_path = NULL;
-    double layers = 4, d_model = 128, heads = 4, ctx = 128, batch = 8, steps = 1000, lr = 1e-3, min_lr = -1,
-           warmup = -1, wd = 0.1, clip = 1.0, seed = 0, eval_every = -1, val_frac = 0.1, threads = 0;
+    const char *corpus = NULL, *out = NULL, *tok_path = NULL, *resume = NULL;
+    double layers = NAN, d_model = NAN, heads = NAN, ctx = NAN, batch = NAN, steps = NAN, lr = NAN, min_lr = NAN,
+           warmup = NAN, wd = NAN, clip = NAN, seed = NAN, eval_every = NAN, val_frac = NAN, threads = 0,
+           stop_after = 0;
     static const struct option opts[] = {
         {"corpus", required_argument, 0, 'c'},       {"out", required_argument, 0, 'o'},
         {"tokenizer", required_argument, 0, 't'},    {"layers", required_argument, 0, 'L'},
@@ -210,6 +259,7 @@ int cmd_train(int argc, char **argv)
         {"weight-decay", required_argument, 0, 'd'}, {"clip", required_argument, 0, 'C'},
         {"seed", required_argument, 0, 's'},         {"eval-every", required_argument, 0, 'e'},
         {"val-fraction", required_argument, 0, 'v'}, {"threads", required_argument, 0, 'j'},
+        {"resume", required_argument, 0, 'R'},       {"stop-after", required_argument, 0, 'x'},
         {"help", no_argument, 0, 'h'},               {0}};
     int c, idx;
     while ((c = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
@@ -218,6 +268,7 @@ int cmd_train(int argc, char **argv)
         case 'c': corpus = optarg; break;
         case 'o': out = optarg; break;
         case 't': tok_path = optarg; break;
+        case 'R': resume = optarg; break;
         case 'L': ok = parse_num("layers", optarg, 1, 64, &layers); break;
         case 'D': ok = parse_num("d-model", optarg, 1, 8192, &d_model); break;
         case 'H': ok = parse_num("heads", optarg, 1, 1024, &heads); break;
@@ -233,6 +284,7 @@ int cmd_train(int argc, char **argv)
         case 'e': ok = parse_num("eval-every", optarg, 0, 1e9, &eval_every); break;
         case 'v': ok = parse_num("val-fraction", optarg, 0, 0.5, &val_frac); break;
         case 'j': ok = parse_num("threads", optarg, 1, 1024, &threads); break;
+        case 'x': ok = parse_num("stop-after", optarg, 1, 1e9, &stop_after); break;
         case 'h': usage(stdout); return 0;
         default: return 2;
         }
@@ -247,28 +299,91 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "headscope train: --corpus FILE and --out DIR are required (--help for all options)\n");
         return 2;
     }
-    double whole[] = {layers, d_model, heads, ctx, batch, steps, warmup, eval_every, threads, seed};
+    if (resume) {
+        const char *fixed[] = {"layers", "d-model", "heads", "ctx", "batch", "tokenizer", "seed", "val-fraction"};
+        double given[] = {layers, d_model, heads, ctx, batch, tok_path ? 0 : NAN, seed, val_frac};
+        for (int i = 0; i < 8; i++)
+            if (!isnan(given[i])) {
+                fprintf(stderr, "headscope train: --%s cannot change on --resume (the saved run's is kept)\n",
+                        fixed[i]);
+                return 2;
+            }
+    }
+
+    int status = 1;
+    hs_error err = {0};
+    hs_tokenizer *tok = NULL;
+    hs_model *m = NULL;
+    char *text = NULL;
+    int32_t *ids = NULL;
+    size_t n_text = 0, n_ids = 0;
+    hs_train_model *tm = NULL;
+    hs_adamw *opt = NULL;
+    progress pg = {0};
+    hs_gpt2_dims dims;
+    hs_train_state saved = {0};
+    int byte_tokens = 1;
+    hs_adamw_opts ao = {0.9f, 0.95f, 1e-8f, 0.1f};
+    if (resume) {
+        if (hs_model_open(resume, NULL, &m, &err) != HS_OK || hs_train_dims_of_model(m, &dims, &err) != HS_OK) {
+            fprintf(stderr, "headscope train: --resume %s: %s\n", resume, err.msg);
+            goto done;
+        }
+        if (hs_adamw_new(&dims, &ao, &opt, &err) != HS_OK || hs_train_state_load(resume, &saved, opt, &err) != HS_OK) {
+            fprintf(stderr, "headscope train: --resume %s: %s\n", resume, err.msg);
+            goto done;
+        }
+        byte_tokens = saved.byte_tokens;
+        if (!byte_tokens)
+            tok_path = resume;
+        layers = dims.n_layers, d_model = dims.d_model, heads = dims.n_heads;
+        fill(&ctx, saved.ctx), fill(&batch, saved.batch), fill(&steps, (double)saved.steps);
+        fill(&lr, saved.lr), fill(&min_lr, saved.min_lr), fill(&warmup, (double)saved.warmup);
+        fill(&wd, opt->o.weight_decay), fill(&clip, saved.clip), fill(&seed, (double)saved.seed);
+        fill(&eval_every, (double)saved.eval_every), fill(&val_frac, saved.val_fraction);
+        opt->o.weight_decay = (float)wd;
+        if (steps <= saved.step) {
+            fprintf(stderr, "headscope train: --resume %s: the run has done %ld steps already; give --steps above that\n",
+                    resume, saved.step);
+            goto done;
+        }
+    } else {
+        byte_tokens = tok_path == NULL;
+    }
+    fill(&layers, 4), fill(&d_model, 128), fill(&heads, 4), fill(&ctx, 128), fill(&batch, 8), fill(&steps, 1000);
+    fill(&lr, 1e-3), fill(&min_lr, lr / 10), fill(&warmup, floor(steps / 20)), fill(&wd, 0.1), fill(&clip, 1.0);
+    fill(&seed, 0), fill(&eval_every, steps >= 10 ? floor(steps / 10) : 0), fill(&val_frac, 0.1);
+
+    double whole[] = {layers, d_model, heads, ctx, batch, steps, warmup, eval_every, threads, seed, stop_after};
     const char *whole_names[] = {"layers", "d-model", "heads", "ctx", "batch", "steps", "warmup", "eval-every",
-                                 "threads", "seed"};
-    for (int i = 0; i < 10; i++)
+                                 "threads", "seed", "stop-after"};
+    for (int i = 0; i < 11; i++)
         if (whole[i] != floor(whole[i])) {
             fprintf(stderr, "headscope train: --%s %g is not a whole number\n", whole_names[i], whole[i]);
-            return 2;
+            status = 2;
+            goto done;
         }
     if ((int)d_model % (int)heads) {
         fprintf(stderr, "headscope train: --heads %d does not divide --d-model %d\n", (int)heads, (int)d_model);
-        return 2;
+        status = 2;
+        goto done;
     }
-    if (min_lr < 0)
-        min_lr = lr / 10;
+    if (stop_after > 0 && (stop_after >= steps || (resume && stop_after <= saved.step))) {
+        fprintf(stderr, "headscope train: --stop-after %ld is not between the first step to run and --steps %ld\n",
+                (long)stop_after, (long)steps);
+        status = 2;
+        goto done;
+    }
     if (min_lr > lr) {
         fprintf(stderr, "headscope train: --min-lr %g is above --lr %g\n", min_lr, lr);
-        return 2;
+        status = 2;
+        goto done;
     }
-    if (warmup < 0)
-        warmup = floor(steps / 20);
-    if (eval_every < 0)
-        eval_every = steps >= 10 ? floor(steps / 10) : 0;
+    if (resume && ctx > dims.n_ctx) {
+        fprintf(stderr, "headscope train: --ctx %d is beyond the checkpoint's context %d\n", (int)ctx, dims.n_ctx);
+        status = 2;
+        goto done;
+    }
     if (threads == 0) {
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
         threads = ncpu > 0 ? (double)ncpu : 1;
@@ -277,25 +392,21 @@ int cmd_train(int argc, char **argv)
         threads = batch;
     openblas_set_num_threads(1); /* the threads are ours, one share of the batch each */
 
-    int status = 1;
-    hs_error err = {0};
-    hs_tokenizer *tok = NULL;
-    char *text = NULL;
-    int32_t *ids = NULL;
-    size_t n_text = 0, n_ids = 0;
-    hs_train_model *tm = NULL;
-    hs_adamw *opt = NULL;
-    progress pg = {0};
     int vocab = 257;
     int32_t bos = 256, eos = 256;
     if (tok_path) {
         if (hs_tokenizer_open(tok_path, 0, &tok, &err) != HS_OK) {
-            fprintf(stderr, "headscope train: --tokenizer %s: %s\n", tok_path, err.msg);
+            fprintf(stderr, "headscope train: --%s %s: %s\n", resume ? "resume" : "tokenizer", tok_path, err.msg);
             goto done;
         }
         vocab = hs_tokenizer_vocab_size(tok);
         bos = hs_tokenizer_bos_id(tok);
         eos = hs_tokenizer_eos_id(tok);
+    }
+    if (resume && vocab != dims.d_vocab && !(byte_tokens && dims.d_vocab >= 257)) {
+        fprintf(stderr, "headscope train: --resume %s: the tokenizer has %d tokens, the model %d\n", resume, vocab,
+                dims.d_vocab);
+        goto done;
     }
     if (!(text = read_file(corpus, &n_text)))
         goto done;
@@ -325,57 +436,76 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
 
-    hs_gpt2_dims dims = {(int)layers, (int)d_model, (int)heads, vocab, (int)ctx};
-    if (hs_train_model_new(&dims, (int)batch, (int)ctx, HS_BACKEND_CPU, &tm, &err) != HS_OK) {
-        status = cli_fail("train", &err);
-        goto done;
-    }
-    if (hs_train_set_threads(tm, (int)threads, &err) != HS_OK) {
+    if (!resume)
+        dims = (hs_gpt2_dims){(int)layers, (int)d_model, (int)heads, vocab, (int)ctx};
+    if (hs_train_model_new(&dims, (int)batch, (int)ctx, HS_BACKEND_CPU, &tm, &err) != HS_OK ||
+        hs_train_set_threads(tm, (int)threads, &err) != HS_OK) {
         status = cli_fail("train", &err);
         goto done;
     }
     size_t n_params = 0;
-    hs_gpt2_init(&dims, hs_train_params(tm, &n_params), (uint64_t)seed);
-    hs_adamw_opts ao = {0.9f, 0.95f, 1e-8f, (float)wd};
-    if (hs_adamw_new(&dims, &ao, &opt, &err) != HS_OK) {
-        status = cli_fail("train", &err);
-        goto done;
+    float *params = hs_train_params(tm, &n_params);
+    if (resume) {
+        if (hs_train_load_model(tm, m, &err) != HS_OK) {
+            status = cli_fail("train", &err);
+            goto done;
+        }
+        hs_model_close(m); /* its files may be rewritten below when --out is the same directory */
+        m = NULL;
+    } else {
+        hs_gpt2_init(&dims, params, (uint64_t)seed);
+        ao.weight_decay = (float)wd;
+        if (hs_adamw_new(&dims, &ao, &opt, &err) != HS_OK) {
+            status = cli_fail("train", &err);
+            goto done;
+        }
     }
     fprintf(stderr, "headscope train: %zu tokens (%zu held out), vocabulary %d; %d layers, d_model %d, %d heads, "
-                    "ctx %d: %.2fM parameters; %ld steps of %d x %d tokens on %d threads\n",
-            n_ids, n_val, vocab, dims.n_layers, dims.d_model, dims.n_heads, dims.n_ctx, (double)n_params / 1e6,
-            (long)steps, (int)batch, (int)ctx, (int)threads);
+                    "ctx %d: %.2fM parameters; %s%ld steps of %d x %d tokens on %d threads\n",
+            n_ids, n_val, dims.d_vocab, dims.n_layers, dims.d_model, dims.n_heads, dims.n_ctx, (double)n_params / 1e6,
+            resume ? "resuming at step " : "", resume ? saved.step : (long)steps, (int)batch, (int)ctx, (int)threads);
     if (strcmp(openblas_get_corename(), "Prescott") == 0 && !getenv("OPENBLAS_CORETYPE"))
         fprintf(stderr, "headscope train: note: OpenBLAS uses its generic Prescott kernels here; "
                         "OPENBLAS_CORETYPE=SkylakeX (AVX-512) or Haswell (AVX2) may be much faster\n");
     pg.steps = (long)steps;
     pg.every = pg.steps >= 20 ? pg.steps / 20 : 1;
     pg.tty = isatty(2);
+    pg.stop_after = (long)stop_after;
     if (!(pg.recs = calloc((size_t)pg.steps, sizeof *pg.recs))) {
         fprintf(stderr, "headscope train: out of memory\n");
         goto done;
     }
-    hs_train_opts o = {.B = (int)batch, .T = (int)ctx, .steps = (long)steps, .lr = (float)lr,
-                       .min_lr = (float)min_lr, .warmup = (long)warmup, .clip = (float)clip, .seed = (uint64_t)seed,
-                       .val_fraction = val_frac, .eval_every = (long)eval_every, .eval_batches = 8};
-    if (hs_train_run(tm, opt, ids, n_ids, &o, on_step, &pg, &err) != HS_OK) {
+    if (resume)
+        read_old_log(resume, pg.recs, saved.step);
+    hs_train_opts o = {.B = (int)batch, .T = (int)ctx, .steps = (long)steps, .start_step = resume ? saved.step : 0,
+                       .lr = (float)lr, .min_lr = (float)min_lr, .warmup = (long)warmup, .clip = (float)clip,
+                       .seed = (uint64_t)seed, .val_fraction = val_frac, .eval_every = (long)eval_every,
+                       .eval_batches = 8};
+    hs_status rc = hs_train_run(tm, opt, ids, n_ids, &o, on_step, &pg, &err);
+    if (rc != HS_OK && !(rc == HS_ERR_CALLBACK && pg.stop_after > 0)) {
         status = cli_fail("train", &err);
         goto done;
     }
-    if (hs_train_save(tm, out, tok_path, bos, eos, &err) != HS_OK) {
+    long done_steps = rc == HS_OK ? (long)steps : pg.stop_after;
+    hs_train_state ts = {.step = done_steps, .steps = (long)steps, .seed = (uint64_t)seed, .batch = (int)batch,
+                         .ctx = (int)ctx, .lr = (float)lr, .min_lr = (float)min_lr, .clip = (float)clip,
+                         .warmup = (long)warmup, .eval_every = (long)eval_every, .val_fraction = val_frac,
+                         .byte_tokens = byte_tokens};
+    if (hs_train_save(tm, out, tok_path, bos, eos, &err) != HS_OK || hs_train_state_save(out, &ts, opt, &err) != HS_OK) {
         status = cli_fail("train", &err);
         goto done;
     }
-    if (write_log(out, pg.recs, pg.steps) || write_plot(out, pg.recs, pg.steps))
+    if (write_log(out, pg.recs, done_steps) || write_plot(out, pg.recs, done_steps))
         goto done;
-    const hs_train_record *last = &pg.recs[pg.steps - 1];
-    fprintf(stderr, "headscope train: wrote %s (loss %.4f, validation loss %.4f, %.0f tokens/s)\n", out, last->loss,
-            last->val_loss, last->tokens_per_s);
+    const hs_train_record *last = &pg.recs[done_steps - 1];
+    fprintf(stderr, "headscope train: wrote %s after step %ld of %ld (loss %.4f, validation loss %.4f, %.0f tokens/s)\n",
+            out, done_steps, (long)steps, last->loss, last->val_loss, last->tokens_per_s);
     status = 0;
 done:
     free(pg.recs);
     hs_adamw_free(opt);
     hs_train_model_free(tm);
+    hs_model_close(m);
     free(ids);
     free(text);
     hs_tokenizer_close(tok);

@@ -75,7 +75,8 @@ done:
 hs_status hs_train_run(hs_train_model *tm, hs_adamw *opt, const int32_t *tokens, size_t n_tokens,
                        const hs_train_opts *o, hs_train_progress_fn fn, void *user, hs_error *err)
 {
-    if (o->steps < 1 || o->B < 1 || o->T < 1 || !(o->val_fraction >= 0 && o->val_fraction <= 0.5))
+    if (o->steps < 1 || o->start_step < 0 || o->start_step >= o->steps || o->B < 1 || o->T < 1 ||
+        !(o->val_fraction >= 0 && o->val_fraction <= 0.5))
         return hs_fail(err, HS_ERR_ARG, "train: invalid options (steps %ld, batch %d x %d, validation fraction %g)",
                        o->steps, o->B, o->T, o->val_fraction);
     size_t n_val = (size_t)((double)n_tokens * o->val_fraction), n_train = n_tokens - n_val;
@@ -89,10 +90,12 @@ hs_status hs_train_run(hs_train_model *tm, hs_adamw *opt, const int32_t *tokens,
         rc = hs_fail(err, HS_ERR_NOMEM, "train: out of memory");
         goto done;
     }
-    hs_rng rng = hs_rng_seed(o->seed ^ 0x5eedba7c4e5ull);
     double t0 = now_s();
     uint32_t n_starts = (uint32_t)(n_train - (size_t)T); /* windows [s, s + T] inside the training part */
-    for (long step = 0; step < o->steps; step++) {
+    for (long step = o->start_step; step < o->steps; step++) {
+        /* the step's own stream: a resumed run draws the batches the uninterrupted one would */
+        hs_rng mix = hs_rng_seed(o->seed ^ ((uint64_t)step * 0xd1b54a32d192ed03ull));
+        hs_rng rng = hs_rng_seed(hs_rng_u64(&mix));
         for (int b = 0; b < B; b++) {
             size_t s = hs_rng_below(&rng, n_starts);
             for (int t = 0; t < T; t++) {
@@ -105,7 +108,7 @@ hs_status hs_train_run(hs_train_model *tm, hs_adamw *opt, const int32_t *tokens,
         if ((rc = hs_train_step(tm, opt, ids, tg, B, T, rec.lr, o->clip, &rec.loss, &rec.grad_norm, err)) != HS_OK)
             goto done;
         rec.elapsed_s = now_s() - t0;
-        rec.tokens_per_s = (double)(step + 1) * B * T / (rec.elapsed_s > 0 ? rec.elapsed_s : 1e-9);
+        rec.tokens_per_s = (double)(step + 1 - o->start_step) * B * T / (rec.elapsed_s > 0 ? rec.elapsed_s : 1e-9);
         int last = step == o->steps - 1;
         if (n_val > 0 && (last || (o->eval_every > 0 && (step + 1) % o->eval_every == 0))) {
             double te = now_s();

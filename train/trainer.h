@@ -13,11 +13,12 @@
 
 typedef struct hs_train_opts {
     int B, T;               /* batch: B windows of T tokens (T <= the model's max_T) */
-    long steps;             /* optimiser steps */
+    long steps;             /* optimiser steps in the whole run (the schedule's length) */
+    long start_step;        /* the first step to run (0; a resumed run's steps done) */
     float lr, min_lr;       /* peak and final learning rate */
     long warmup;            /* linear warmup steps */
     float clip;             /* global gradient-norm clip (<= 0: none) */
-    uint64_t seed;          /* batch sampling stream */
+    uint64_t seed;          /* batches: step s draws from a stream seeded by (seed, s) alone */
     double val_fraction;    /* the tail of the stream held out for validation, in [0, 0.5] */
     long eval_every;        /* validation every N steps and at the last step (0: last step only) */
     int eval_batches;       /* at most this many batches of consecutive windows from the tail */
@@ -41,8 +42,9 @@ typedef int (*hs_train_progress_fn)(const hs_train_record *rec, void *user);
 hs_status hs_train_step(hs_train_model *tm, hs_adamw *opt, const int32_t *ids, const int32_t *targets, int B, int T,
                         float lr, float clip, float *loss, double *grad_norm, hs_error *err);
 
-/* Trains tm (already initialised) with opt on tokens [n_tokens]. The last val_fraction of the
- * stream is never trained on. HS_ERR_RANGE when the training part is shorter than T + 1 tokens. */
+/* Trains tm (already initialised) with opt on tokens [n_tokens], steps start_step .. steps - 1.
+ * The last val_fraction of the stream is never trained on. HS_ERR_RANGE when the training part is
+ * shorter than T + 1 tokens. */
 hs_status hs_train_run(hs_train_model *tm, hs_adamw *opt, const int32_t *tokens, size_t n_tokens,
                        const hs_train_opts *o, hs_train_progress_fn fn, void *user, hs_error *err);
 
