@@ -134,7 +134,8 @@ static int write_log(const char *dir, const hs_train_record *recs, long steps)
 }
 
 /* The loss curve: at most 200 points, each the mean training loss of its bucket of steps and the
- * last validation loss measured in it (a gap where none was). */
+ * last validation loss measured in it; validation points are joined by straight lines (interpolated
+ * between evaluations; a gap before the first). */
 static int write_plot(const char *dir, const hs_train_record *recs, long steps)
 {
     int n = steps < 200 ? (int)steps : 200;
@@ -160,6 +161,13 @@ static int write_plot(const char *dir, const hs_train_record *recs, long steps)
         tr[i] = (float)(s / (double)(hi - lo));
         snprintf(lab[i], 24, "%ld", hi);
         labels[i] = lab[i];
+    }
+    for (int i = 0, prev = -1; i < n; i++) {
+        if (isnan(va[i]))
+            continue;
+        for (int j = prev + 1; prev >= 0 && j < i; j++)
+            va[j] = va[prev] + (va[i] - va[prev]) * (float)(j - prev) / (float)(i - prev);
+        prev = i;
     }
     char path[4096];
     if (hs_lineplot_create(n, &p, &err) != HS_OK || hs_lineplot_add_series(p, "training loss", tr, &err) != HS_OK ||
