@@ -273,7 +273,7 @@ const float *hs_train_logits(const hs_train_model *tm)
 #define LAYER(buf, l, per) ((buf) + (size_t)(l) * (per))
 
 /* The forward pass of one shard: its B rows of ids [B, T] (at the shard's b0), into its tape. */
-static void shard_forward(const hs_train_model *tm, shard *sh, const int32_t *ids, int T)
+static void shard_forward(const hs_train_model *tm, shard *sh, const int32_t *ids, const int32_t *targets, int T)
 {
     const hs_gpt2_dims *d = &tm->d;
     const hs_kernels *k = tm->k;
@@ -327,6 +327,8 @@ static void shard_forward(const hs_train_model *tm, shard *sh, const int32_t *id
     hs_layernorm_stats(xf, t->lnf_mean, t->lnf_scale, N, C, eps);
     hs_norm_apply(t->lnf_out, xf, t->lnf_mean, t->lnf_scale, p->lnf_w, p->lnf_b, N, C);
     k->linear(t->logits, t->lnf_out, p->wte, NULL, N, C, V);
+    if (targets) /* the loss here, on the shard's thread: at a large vocabulary it is a real cost */
+        sh->loss_sum = hs_cross_entropy(NULL, t->logits, targets, N, V, 0, &sh->count) * sh->count;
 }
 
 /* The backward pass of one shard into its gradient buffer (zeroed here); dlogits are divided by the
@@ -386,7 +388,7 @@ typedef struct job {
     hs_train_model *tm;
     shard *sh;
     int T, backward;
-    const int32_t *ids, *targets;
+    const int32_t *ids, *targets; /* targets NULL: a forward without loss */
 } job;
 
 static void *run_job(void *arg)
@@ -395,7 +397,7 @@ static void *run_job(void *arg)
     if (j->backward)
         shard_backward(j->tm, j->sh, j->ids, j->targets, j->T);
     else
-        shard_forward(j->tm, j->sh, j->ids, j->T);
+        shard_forward(j->tm, j->sh, j->ids, j->targets, j->T);
     return NULL;
 }
 
@@ -408,7 +410,8 @@ static void run_shards(hs_train_model *tm, int T, int backward)
     int started[256] = {0};
     for (int s = 0; s < tm->n_shards; s++) {
         shard *sh = &tm->shards[s];
-        jobs[s] = (job){tm, sh, T, backward, tm->ids + (size_t)sh->b0 * T, tm->targets + (size_t)sh->b0 * T};
+        jobs[s] = (job){tm, sh, T, backward, tm->ids + (size_t)sh->b0 * T,
+                        tm->has_targets ? tm->targets + (size_t)sh->b0 * T : NULL};
         if (s > 0 && sh->B > 0)
             started[s] = pthread_create(&th[s], NULL, run_job, &jobs[s]) == 0;
     }
@@ -459,9 +462,7 @@ hs_status hs_train_forward(hs_train_model *tm, const int32_t *ids, const int32_t
             shard *sh = &tm->shards[s];
             if (sh->B == 0)
                 continue;
-            double mean = hs_cross_entropy(NULL, sh->t.logits, tm->targets + (size_t)sh->b0 * T, sh->B * T,
-                                           d->d_vocab, 0, &sh->count);
-            sum += mean * sh->count;
+            sum += sh->loss_sum;
             count += sh->count;
         }
         tm->total_count = count;
