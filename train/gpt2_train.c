@@ -117,8 +117,9 @@ void hs_train_model_free(hs_train_model *tm)
     free(tm);
 }
 
-/* Allocates a shard's tape for up to max_B rows, kept gradients when keep, and (shard > 0) its
- * gradient buffer; shard 0 gets `grads`. */
+/* Allocates a shard's tape for up to max_B rows, kept activation gradients when keep, and its
+ * gradient buffer (shard 0's is the model's). Returns 0 when out of memory (what was allocated is
+ * freed by shards_free). */
 static int shard_alloc(hs_train_model *tm, shard *sh, int max_B, int keep)
 {
     const hs_gpt2_dims *d = &tm->d;
@@ -185,8 +186,9 @@ hs_status hs_train_model_new(const hs_gpt2_dims *dims, int max_B, int max_T, hs_
     return HS_OK;
 }
 
-/* (Re)builds n shards, with kept activation gradients when keep; on failure the model is left with
- * one shard and no kept gradients, or with none (NOMEM from hs_train_model_new's caller's view). */
+/* (Re)builds n shards, with kept activation gradients when keep; activations and gradients of the
+ * last pass are discarded. Out of memory falls back to one shard without kept gradients; when even
+ * that fails the model has no shard and can only be freed (the message says so). */
 static hs_status reshard(hs_train_model *tm, int n, int keep, hs_error *err)
 {
     kept_free(tm);

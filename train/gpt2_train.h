@@ -34,7 +34,8 @@ void hs_train_model_free(hs_train_model *tm);
  * their gradients summed in a fixed order: deterministic for a given thread count. Call BLAS
  * single-threaded then (openblas_set_num_threads(1)). With one thread the logits are bit-identical
  * to hs_forward's; with more, each thread's matrix products have fewer rows, which may round
- * differently. HS_ERR_NOMEM leaves one thread and no kept activation gradients. */
+ * differently. The last pass's activations and gradients are discarded. HS_ERR_NOMEM leaves one
+ * thread and no kept activation gradients. */
 hs_status hs_train_set_threads(hs_train_model *tm, int n_threads, hs_error *err);
 
 const hs_gpt2_dims *hs_train_dims(const hs_train_model *tm);
@@ -58,7 +59,8 @@ const float *hs_train_logits(const hs_train_model *tm);
 hs_status hs_train_backward(hs_train_model *tm, hs_error *err);
 
 /* Keep dL/d(activation) of the next backward passes (on = 1) or stop (0): costs (L+1)·B·T·C +
- * L·B·T·C + L·B·H·T·T floats. HS_ERR_NOMEM leaves it off. */
+ * L·B·T·C + L·B·H·T·T floats (twice with several threads). The last pass's activations and
+ * gradients are discarded. HS_ERR_NOMEM leaves it off. */
 hs_status hs_train_keep_activation_grads(hs_train_model *tm, int on, hs_error *err);
 /* After a backward with activation gradients kept (else NULL), for the last batch [B, T]:
  * dL/d(blocks.{layer}.hook_resid_pre) [B, T, C] for layer 0..L-1, and layer = L for the final
