@@ -270,7 +270,7 @@ int test_train_ops_backward_fd(void)
         fill_normal(x, c.n * c.in, &rng, 1), fill_normal(W, c.out * c.in, &rng, 1), fill_normal(b, c.out, &rng, 1);
         fill_normal(r, c.n * c.out, &rng, 1);
         float *xf = round_to_f(x, c.n * c.in), *Wf = round_to_f(W, c.out * c.in), *rf = round_to_f(r, c.n * c.out);
-        round_to_f(b, c.out);
+        free(round_to_f(b, c.out));
         float dx[64], dW[64] = {0}, db[8] = {0};
         hs_bw_linear(dx, dW, db, rf, xf, Wf, c.n, c.in, c.out, 0);
         central_diff(fd, x, c.n * c.in, obj_linear, &c, 1e-6);
@@ -299,7 +299,7 @@ int test_train_ops_backward_fd(void)
             x[i] += 0.5;
         fill_normal(r, c.n * c.d, &rng, 1);
         float *xf = round_to_f(x, c.n * c.d), *wf = round_to_f(W, c.d), *rf = round_to_f(r, c.n * c.d);
-        round_to_f(b, c.d);
+        free(round_to_f(b, c.d));
         float mean[4], scale[4], dx[64] = {0}, dw[16] = {0}, db[16] = {0};
         hs_layernorm_stats(xf, mean, scale, c.n, c.d, 1e-5f);
         hs_bw_layernorm(dx, dw, db, rf, xf, mean, scale, wf, c.n, c.d);
