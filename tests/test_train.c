@@ -418,7 +418,7 @@ typedef struct model_d {
     double *P;
     const int32_t *ids, *tg;
     int B, T;
-    int probe_resid_layer, probe_z_layer; /* -1: none */
+    int probe_resid_layer, probe_z_layer, probe_pattern_layer; /* -1: none */
     int probe_index;
     double probe_delta;
 } model_d;
@@ -451,6 +451,8 @@ static double model_loss_d(void *p)
         lin_d(v, xn, Wqkv + 2 * C * C, bqkv + 2 * C, N, C, C);
         scores_d(S, q, k, B, T, H, dh, 1.0 / sqrt(dh));
         softmax_d(Pt, S, B * H * T, T);
+        if (m->probe_pattern_layer == l)
+            Pt[m->probe_index] += m->probe_delta;
         apply_d(z, Pt, v, B, T, H, dh);
         if (m->probe_z_layer == l)
             z[m->probe_index] += m->probe_delta;
@@ -507,7 +509,8 @@ int test_train_model_grad_fd(void)
     CHECK_OK(hs_train_backward(tm, &err), &err);
     const float *g = hs_train_grads(tm, NULL);
 
-    model_d md = {.d = d, .ids = ids, .tg = tg, .B = B, .T = T, .probe_resid_layer = -1, .probe_z_layer = -1};
+    model_d md = {.d = d, .ids = ids, .tg = tg, .B = B, .T = T, .probe_resid_layer = -1, .probe_z_layer = -1,
+                  .probe_pattern_layer = -1};
     hs_gpt2_layout(&d, md.t);
     md.P = malloc(n * sizeof(double));
     for (size_t i = 0; i < n; i++)
@@ -566,6 +569,29 @@ int test_train_model_grad_fd(void)
             central_diff(&fd, &md.probe_delta, 1, probe_loss, &md, 1e-5);
             CHECK_MSG(fabs(fd - gz[md.probe_index]) <= 1e-3 * gmax, "z %d [%d]: %.8g vs fd %.8g", l, md.probe_index,
                       gz[md.probe_index], fd);
+        }
+    }
+    md.probe_z_layer = -1;
+    int H = d.n_heads;
+    for (int l = 0; l < d.n_layers; l++) { /* dL/d(pattern), causal entries (the rest is 0) */
+        const float *gp = hs_train_grad_pattern(tm, l);
+        double gmax = 1e-8;
+        for (int i = 0; i < B * H * T * T; i++) {
+            gmax = fmax(gmax, fabs(gp[i]));
+            if (i % T > (i / T) % T)
+                CHECK(gp[i] == 0.0f);
+        }
+        for (int s = 0; s < 5; s++) {
+            int i;
+            do
+                i = (int)hs_rng_below(&rng, B * H * T * T);
+            while (i % T > (i / T) % T);
+            md.probe_pattern_layer = l;
+            md.probe_index = i;
+            md.probe_delta = 0;
+            double fd;
+            central_diff(&fd, &md.probe_delta, 1, probe_loss, &md, 1e-5);
+            CHECK_MSG(fabs(fd - gp[i]) <= 1e-3 * gmax, "pattern %d [%d]: %.8g vs fd %.8g", l, i, gp[i], fd);
         }
     }
     CHECK(hs_train_grad_z(tm, d.n_layers) == NULL && hs_train_grad_resid_pre(tm, d.n_layers + 1) == NULL);
@@ -978,5 +1004,34 @@ int test_train_cli_resume(void)
     CHECK(test_run_headscope(cmd, out, sizeof out) == 2 && strstr(out, "--d-model"));
     snprintf(cmd, sizeof cmd, "train --corpus %s --resume %s --out %s/x", corpus, dir, dir);
     CHECK(test_run_headscope(cmd, out, sizeof out) != 0 && strstr(out, "--resume"));
+    return TEST_PASS;
+}
+
+/* Bad input is refused with a message naming what is wrong; nothing is computed. */
+int test_train_bad_input(void)
+{
+    hs_error err = {0};
+    hs_gpt2_dims d = {1, 8, 2, 10, 4};
+    hs_train_model *tm;
+    CHECK(hs_train_model_new(&d, 2, 5, HS_BACKEND_CPU, &tm, &err) == HS_ERR_RANGE && strstr(err.msg, "context"));
+    hs_gpt2_dims bad = {1, 8, 3, 10, 4};
+    CHECK(hs_train_model_new(&bad, 2, 4, HS_BACKEND_CPU, &tm, &err) == HS_ERR_RANGE && strstr(err.msg, "heads"));
+    CHECK_OK(hs_train_model_new(&d, 2, 4, HS_BACKEND_CPU, &tm, &err), &err);
+    int32_t ids[8] = {1, 2, 3, 4, 5, 6, 10, 0}, tg[8] = {2, 3, 4, 5, 6, 7, 8, -2};
+    CHECK(hs_train_forward(tm, ids, NULL, 2, 4, NULL, &err) == HS_ERR_RANGE && strstr(err.msg, "batch 1, position 2"));
+    ids[6] = 7;
+    CHECK(hs_train_forward(tm, ids, tg, 2, 4, NULL, &err) == HS_ERR_RANGE && strstr(err.msg, "target -2"));
+    CHECK(hs_train_forward(tm, ids, NULL, 3, 4, NULL, &err) == HS_ERR_RANGE);
+    CHECK_OK(hs_train_forward(tm, ids, NULL, 2, 4, NULL, &err), &err);
+    CHECK(hs_train_backward(tm, &err) == HS_ERR_ARG && strstr(err.msg, "targets"));
+    tg[7] = -1;
+    float loss;
+    CHECK_OK(hs_train_forward(tm, ids, tg, 2, 4, &loss, &err), &err);
+    CHECK_OK(hs_train_backward(tm, &err), &err);
+    CHECK(hs_train_backward(tm, &err) == HS_ERR_ARG); /* the logits are now dlogits */
+    CHECK(hs_train_set_threads(tm, 0, &err) == HS_ERR_RANGE);
+    CHECK(hs_train_grad_z(tm, 0) == NULL); /* not kept */
+    hs_train_model_free(tm);
+    hs_train_model_free(NULL);
     return TEST_PASS;
 }
