@@ -2,6 +2,7 @@
 #include "train/trainer.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -83,6 +84,8 @@ hs_status hs_train_run(hs_train_model *tm, hs_adamw *opt, const int32_t *tokens,
     if (n_train < (size_t)o->T + 1)
         return hs_fail(err, HS_ERR_RANGE, "train: %zu training tokens are fewer than one window of %d + 1",
                        n_train, o->T);
+    if (n_train - (size_t)o->T > UINT32_MAX)
+        return hs_fail(err, HS_ERR_RANGE, "train: %zu training tokens: at most 2^32 are supported", n_train);
     int B = o->B, T = o->T;
     int32_t *ids = malloc((size_t)B * T * sizeof *ids), *tg = malloc((size_t)B * T * sizeof *tg);
     hs_status rc = HS_OK;
