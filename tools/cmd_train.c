@@ -86,6 +86,7 @@ typedef struct progress {
     hs_train_record *recs; /* [steps] */
     long steps, every;
     long stop_after;       /* stop when this many steps are done (0: run to the end) */
+    double tokens_per_step;
     int tty;
 } progress;
 
@@ -94,7 +95,8 @@ static int on_step(const hs_train_record *r, void *user)
     progress *p = user;
     p->recs[r->step] = *r;
     long done = r->step + 1;
-    double eta = r->tokens_per_s > 0 ? r->elapsed_s / done * (p->steps - done) : 0;
+    /* at this run's rate (a resumed run's elapsed time starts at its first step) */
+    double eta = r->tokens_per_s > 0 ? (double)(p->steps - done) * p->tokens_per_step / r->tokens_per_s : 0;
     char val[32] = "";
     if (!isnan(r->val_loss))
         snprintf(val, sizeof val, "  val %.4f", r->val_loss);
@@ -481,6 +483,7 @@ int cmd_train(int argc, char **argv)
     pg.every = pg.steps >= 20 ? pg.steps / 20 : 1;
     pg.tty = isatty(2);
     pg.stop_after = (long)stop_after;
+    pg.tokens_per_step = batch * ctx;
     if (!(pg.recs = calloc((size_t)pg.steps, sizeof *pg.recs))) {
         fprintf(stderr, "headscope train: out of memory\n");
         goto done;
