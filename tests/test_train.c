@@ -812,6 +812,16 @@ int test_train_cli(void)
     /* the checkpoint opens through the normal loader */
     snprintf(cmd, sizeof cmd, "generate --model %s/m --prompt 'one two' --max-new-tokens 4", dir);
     CHECK((rc = test_run_headscope(cmd, out, sizeof out)) == 0);
+    snprintf(cmd, sizeof cmd, "info --model %s/m", dir);
+    CHECK(test_run_headscope(cmd, out, sizeof out) == 0 && strstr(out, "gpt2") && strstr(out, "257 tokens"));
+    char prompts[800];
+    snprintf(prompts, sizeof prompts, "%s/prompts.jsonl", dir);
+    f = fopen(prompts, "w");
+    CHECK(f != NULL);
+    fprintf(f, "{\"text\": \"one two three\"}\n");
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "run --model %s/m --prompts %s --db %s/run.db", dir, prompts, dir);
+    CHECK_MSG(test_run_headscope(cmd, out, sizeof out) == 0, "%s", out);
     /* bad arguments name the option or file */
     snprintf(cmd, sizeof cmd, "train --corpus %s/none.txt --out %s/x", dir, dir);
     CHECK(test_run_headscope(cmd, out, sizeof out) != 0 && strstr(out, "--corpus") && strstr(out, "none.txt"));
