@@ -1002,6 +1002,13 @@ int test_train_cli_resume(void)
     snprintf(a, sizeof a, "%s/whole/optimizer.safetensors", dir);
     snprintf(b, sizeof b, "%s/resumed/optimizer.safetensors", dir);
     CHECK(same_file(a, b));
+    /* periodic saves along the way change nothing */
+    snprintf(cmd, sizeof cmd, "train --corpus %s --out %s/saved %s --steps 12 --save-every 5", corpus, dir, opts);
+    CHECK_MSG(test_run_headscope(cmd, out, sizeof out) == 0, "%s", out);
+    CHECK(strstr(out, "saved") && strstr(out, "at step 10"));
+    snprintf(a, sizeof a, "%s/whole/model.safetensors", dir);
+    snprintf(b, sizeof b, "%s/saved/model.safetensors", dir);
+    CHECK(same_file(a, b));
     /* the log: the same rows (tokens/s aside) */
     char sh[2200];
     snprintf(sh, sizeof sh, "bash -c 'cmp <(cut -d, -f1-4 %s/whole/train_log.csv) <(cut -d, -f1-4 %s/resumed/train_log.csv)'",

@@ -26,6 +26,7 @@ static void usage(FILE *f)
             "       [--layers 4] [--d-model 128] [--heads 4] [--ctx 128] [--batch 8] [--steps 1000]\n"
             "       [--lr 1e-3] [--min-lr LR/10] [--warmup STEPS/20] [--weight-decay 0.1] [--clip 1.0]\n"
             "       [--seed 0] [--eval-every STEPS/10] [--val-fraction 0.1] [--threads N] [--stop-after N]\n"
+            "       [--save-every N]\n"
             "       headscope train --resume DIR --corpus FILE --out DIR [--steps N] [options]\n"
             "Trains a GPT-2 (pre-LayerNorm blocks, GELU, tied unembedding) from scratch on a UTF-8 text\n"
             "file, read whole as one stream (JSONL prompt sets are not read), tokenised with the given\n"
@@ -36,7 +37,8 @@ static void usage(FILE *f)
             "--min-lr, global gradient-norm clipping.\n"
             "Writes DIR/config.json, model.safetensors and the tokenizer (a checkpoint every command opens),\n"
             "DIR/train_log.csv (step, lr, loss, val_loss, tokens_per_s), DIR/loss.svg and loss.png, and the\n"
-            "optimizer state (optimizer.safetensors, train_state.json). --stop-after N stops after step N\n"
+            "optimizer state (optimizer.safetensors, train_state.json), at the end and every --save-every\n"
+            "steps. --stop-after N stops after step N\n"
             "of --steps; --resume DIR continues a saved run on the same corpus with its settings (--steps,\n"
             "--lr, --min-lr, --warmup, --weight-decay, --clip, --eval-every may be changed) and exactly\n"
             "the batches the uninterrupted run would have drawn.\n"
@@ -82,7 +84,33 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+/* Everything a save needs: the checkpoint, the optimizer state and the log so far. */
+typedef struct saver {
+    hs_train_model *tm;
+    hs_adamw *opt;
+    const char *out, *tok_path;
+    int32_t bos, eos;
+    hs_train_state ts; /* the run's settings; step is set per save */
+} saver;
+
+static int write_log(const char *dir, const hs_train_record *recs, long steps);
+static int write_plot(const char *dir, const hs_train_record *recs, long steps);
+
+/* Writes DIR after `done` steps; prints why not and returns 1 on failure. */
+static int save_all(saver *sv, const hs_train_record *recs, long done)
+{
+    hs_error err = {0};
+    sv->ts.step = done;
+    if (hs_train_save(sv->tm, sv->out, sv->tok_path, sv->bos, sv->eos, &err) != HS_OK ||
+        hs_train_state_save(sv->out, &sv->ts, sv->opt, &err) != HS_OK)
+        return cli_fail("train", &err);
+    return write_log(sv->out, recs, done) || write_plot(sv->out, recs, done);
+}
+
 typedef struct progress {
+    saver *sv;
+    long save_every;       /* save every N steps (0: at the end only) */
+    int save_failed;
     hs_train_record *recs; /* [steps] */
     long steps, every;
     long stop_after;       /* stop when this many steps are done (0: run to the end) */
@@ -111,6 +139,15 @@ static int on_step(const hs_train_record *r, void *user)
     }
     if (p->tty && done == p->stop_after && done != p->steps && !val[0])
         fputc('\n', stderr);
+    if (p->save_every > 0 && done % p->save_every == 0 && done != p->steps && done != p->stop_after) {
+        if (p->tty)
+            fputc('\n', stderr);
+        if (save_all(p->sv, p->recs, done)) {
+            p->save_failed = 1;
+            return 1;
+        }
+        fprintf(stderr, "headscope train: saved %s at step %ld\n", p->sv->out, done);
+    }
     return done == p->stop_after;
 }
 
@@ -260,7 +297,7 @@ int cmd_train(int argc, char **argv)
     const char *corpus = NULL, *out = NULL, *tok_path = NULL, *resume = NULL;
     double layers = NAN, d_model = NAN, heads = NAN, ctx = NAN, batch = NAN, steps = NAN, lr = NAN, min_lr = NAN,
            warmup = NAN, wd = NAN, clip = NAN, seed = NAN, eval_every = NAN, val_frac = NAN, threads = 0,
-           stop_after = 0;
+           stop_after = 0, save_every = 0;
     static const struct option opts[] = {
         {"corpus", required_argument, 0, 'c'},       {"out", required_argument, 0, 'o'},
         {"tokenizer", required_argument, 0, 't'},    {"layers", required_argument, 0, 'L'},
@@ -272,6 +309,7 @@ int cmd_train(int argc, char **argv)
         {"seed", required_argument, 0, 's'},         {"eval-every", required_argument, 0, 'e'},
         {"val-fraction", required_argument, 0, 'v'}, {"threads", required_argument, 0, 'j'},
         {"resume", required_argument, 0, 'R'},       {"stop-after", required_argument, 0, 'x'},
+        {"save-every", required_argument, 0, 'E'},
         {"help", no_argument, 0, 'h'},               {0}};
     int c, idx;
     while ((c = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
@@ -297,6 +335,7 @@ int cmd_train(int argc, char **argv)
         case 'v': ok = parse_num("val-fraction", optarg, 0, 0.5, &val_frac); break;
         case 'j': ok = parse_num("threads", optarg, 1, 1024, &threads); break;
         case 'x': ok = parse_num("stop-after", optarg, 1, 1e9, &stop_after); break;
+        case 'E': ok = parse_num("save-every", optarg, 0, 1e9, &save_every); break;
         case 'h': usage(stdout); return 0;
         default: return 2;
         }
@@ -366,10 +405,11 @@ int cmd_train(int argc, char **argv)
     fill(&lr, 1e-3), fill(&min_lr, lr / 10), fill(&warmup, floor(steps / 20)), fill(&wd, 0.1), fill(&clip, 1.0);
     fill(&seed, 0), fill(&eval_every, steps >= 10 ? floor(steps / 10) : 0), fill(&val_frac, 0.1);
 
-    double whole[] = {layers, d_model, heads, ctx, batch, steps, warmup, eval_every, threads, seed, stop_after};
+    double whole[] = {layers, d_model, heads, ctx, batch, steps, warmup, eval_every, threads, seed, stop_after,
+                      save_every};
     const char *whole_names[] = {"layers", "d-model", "heads", "ctx", "batch", "steps", "warmup", "eval-every",
-                                 "threads", "seed", "stop-after"};
-    for (int i = 0; i < 11; i++)
+                                 "threads", "seed", "stop-after", "save-every"};
+    for (int i = 0; i < 12; i++)
         if (whole[i] != floor(whole[i])) {
             fprintf(stderr, "headscope train: --%s %g is not a whole number\n", whole_names[i], whole[i]);
             status = 2;
@@ -483,6 +523,12 @@ int cmd_train(int argc, char **argv)
     pg.every = pg.steps >= 20 ? pg.steps / 20 : 1;
     pg.tty = isatty(2);
     pg.stop_after = (long)stop_after;
+    pg.save_every = (long)save_every;
+    saver sv = {.tm = tm, .opt = opt, .out = out, .tok_path = tok_path, .bos = bos, .eos = eos,
+                .ts = {.steps = (long)steps, .seed = (uint64_t)seed, .batch = (int)batch, .ctx = (int)ctx,
+                       .lr = (float)lr, .min_lr = (float)min_lr, .clip = (float)clip, .warmup = (long)warmup,
+                       .eval_every = (long)eval_every, .val_fraction = val_frac, .byte_tokens = byte_tokens}};
+    pg.sv = &sv;
     pg.tokens_per_step = batch * ctx;
     if (!(pg.recs = calloc((size_t)pg.steps, sizeof *pg.recs))) {
         fprintf(stderr, "headscope train: out of memory\n");
@@ -495,20 +541,14 @@ int cmd_train(int argc, char **argv)
                        .seed = (uint64_t)seed, .val_fraction = val_frac, .eval_every = (long)eval_every,
                        .eval_batches = 8};
     hs_status rc = hs_train_run(tm, opt, ids, n_ids, &o, on_step, &pg, &err);
+    if (pg.save_failed)
+        goto done;
     if (rc != HS_OK && !(rc == HS_ERR_CALLBACK && pg.stop_after > 0)) {
         status = cli_fail("train", &err);
         goto done;
     }
     long done_steps = rc == HS_OK ? (long)steps : pg.stop_after;
-    hs_train_state ts = {.step = done_steps, .steps = (long)steps, .seed = (uint64_t)seed, .batch = (int)batch,
-                         .ctx = (int)ctx, .lr = (float)lr, .min_lr = (float)min_lr, .clip = (float)clip,
-                         .warmup = (long)warmup, .eval_every = (long)eval_every, .val_fraction = val_frac,
-                         .byte_tokens = byte_tokens};
-    if (hs_train_save(tm, out, tok_path, bos, eos, &err) != HS_OK || hs_train_state_save(out, &ts, opt, &err) != HS_OK) {
-        status = cli_fail("train", &err);
-        goto done;
-    }
-    if (write_log(out, pg.recs, done_steps) || write_plot(out, pg.recs, done_steps))
+    if (save_all(&sv, pg.recs, done_steps))
         goto done;
     const hs_train_record *last = &pg.recs[done_steps - 1];
     fprintf(stderr, "headscope train: wrote %s after step %ld of %ld (loss %.4f, validation loss %.4f, %.0f tokens/s)\n",
