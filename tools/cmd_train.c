@@ -140,7 +140,7 @@ static int on_step(const hs_train_record *r, void *user)
     if (p->tty && done == p->stop_after && done != p->steps && !val[0])
         fputc('\n', stderr);
     if (p->save_every > 0 && done % p->save_every == 0 && done != p->steps && done != p->stop_after) {
-        if (p->tty)
+        if (p->tty && !val[0])
             fputc('\n', stderr);
         if (save_all(p->sv, p->recs, done)) {
             p->save_failed = 1;
