@@ -436,7 +436,7 @@ static double model_loss_d(void *p)
            *v = malloc(sizeof(double) * N * C), *z = malloc(sizeof(double) * N * C),
            *S = malloc(sizeof(double) * B * H * T * T), *Pt = malloc(sizeof(double) * B * H * T * T),
            *o = malloc(sizeof(double) * N * C), *h1 = malloc(sizeof(double) * N * F),
-           *lg = malloc(sizeof(double) * N * V), *Wq = malloc(sizeof(double) * C * C);
+           *lg = malloc(sizeof(double) * N * V);
     for (int i = 0; i < N; i++)
         for (int c = 0; c < C; c++)
             x[i * C + c] = wte[m->ids[i] * C + c] + wpe[(i % T) * C + c];
@@ -474,7 +474,7 @@ static double model_loss_d(void *p)
     ln_d(xn, x, lnfw, lnfb, N, C);
     lin_d(lg, xn, wte, NULL, N, C, V);
     double loss = ce_d(lg, m->tg, N, V);
-    free(x), free(xn), free(q), free(k), free(v), free(z), free(S), free(Pt), free(o), free(h1), free(lg), free(Wq);
+    free(x), free(xn), free(q), free(k), free(v), free(z), free(S), free(Pt), free(o), free(h1), free(lg);
     return loss;
 }
 
