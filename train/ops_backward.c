@@ -24,26 +24,38 @@ void hs_bw_linear(float *dx, float *dW, float *db, const float *dy, const float 
         }
 }
 
-void hs_bw_layernorm(float *dx, float *dw, float *db, const float *dy, const float *x, const float *mean,
-                     const float *scale, const float *w, int n, int d)
+/* Vectorised: the two row sums in 8 float lanes (a plain float reduction does not vectorise
+ * without -ffast-math), the rest element-wise. dx, dw, db never alias dy or x. */
+VECTORISE void hs_bw_layernorm(float *restrict dx, float *restrict dw, float *restrict db, const float *restrict dy,
+                               const float *restrict x, const float *mean, const float *scale, const float *restrict w,
+                               int n, int d)
 {
     for (int i = 0; i < n; i++) {
         const float *g = dy + (size_t)i * d, *r = x + (size_t)i * d;
         float *o = dx + (size_t)i * d;
         float mu = mean[i], inv = 1.0f / scale[i];
         /* xhat = (x - mu)·inv; dxhat = g·w; dx = inv·(dxhat - mean(dxhat) - xhat·mean(dxhat·xhat)) */
-        float s1 = 0, s2 = 0;
-        for (int k = 0; k < d; k++) {
+        float a1[8] = {0}, a2[8] = {0}, s1 = 0, s2 = 0;
+        int k = 0;
+        for (; k + 8 <= d; k += 8)
+            for (int j = 0; j < 8; j++) {
+                float xh = (r[k + j] - mu) * inv, dxh = g[k + j] * w[k + j];
+                a1[j] += dxh;
+                a2[j] += dxh * xh;
+            }
+        for (; k < d; k++) {
             float xh = (r[k] - mu) * inv, dxh = g[k] * w[k];
             s1 += dxh;
             s2 += dxh * xh;
-            dw[k] += g[k] * xh;
-            db[k] += g[k];
         }
+        for (int j = 0; j < 8; j++)
+            s1 += a1[j], s2 += a2[j];
         s1 /= (float)d;
         s2 /= (float)d;
-        for (int k = 0; k < d; k++) {
+        for (k = 0; k < d; k++) {
             float xh = (r[k] - mu) * inv;
+            dw[k] += g[k] * xh;
+            db[k] += g[k];
             o[k] += inv * (g[k] * w[k] - s1 - xh * s2);
         }
     }
