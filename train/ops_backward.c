@@ -74,6 +74,27 @@ VECTORISE void hs_bw_gelu_tanh(float *dx, const float *dy, const float *x, int64
     }
 }
 
+/* Σ_j a[j]·b[j] over n in 8 float lanes, then the tail: vectorises without -ffast-math */
+VECTORISE static float dot8(const float *restrict a, const float *restrict b, int n)
+{
+    float acc[8] = {0}, s = 0;
+    int j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int k = 0; k < 8; k++)
+            acc[k] += a[j + k] * b[j + k];
+    for (; j < n; j++)
+        s += a[j] * b[j];
+    for (int k = 0; k < 8; k++)
+        s += acc[k];
+    return s;
+}
+
+VECTORISE static void softmax_row_bw(float *ds, const float *dp, const float *p, float dot, int n)
+{
+    for (int j = 0; j < n; j++) /* ds may alias dp: each element is read before it is written */
+        ds[j] = p[j] * (dp[j] - dot);
+}
+
 void hs_bw_softmax_rows(float *dscores, const float *dpattern, const float *pattern, int64_t rows, int T,
                         int causal)
 {
@@ -81,11 +102,7 @@ void hs_bw_softmax_rows(float *dscores, const float *dpattern, const float *patt
         const float *dp = dpattern + r * T, *p = pattern + r * T;
         float *ds = dscores + r * T;
         int n = causal ? (int)(r % T) + 1 : T;
-        float dot = 0;
-        for (int j = 0; j < n; j++)
-            dot += dp[j] * p[j];
-        for (int j = 0; j < n; j++)
-            ds[j] = p[j] * (dp[j] - dot);
+        softmax_row_bw(ds, dp, p, dot8(dp, p, n), n);
         for (int j = n; j < T; j++)
             ds[j] = 0.0f;
     }
