@@ -30,7 +30,7 @@ void hs_adamw_free(hs_adamw *a);
  *   p -= lr · (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps), t = step after increment. */
 void hs_adamw_update(hs_adamw *a, float *params, const float *grads, float lr);
 
-/* The global L2 norm of grads [n] (summed in double); when max_norm > 0 and the norm exceeds it,
+/* The global L2 norm of grads [n] (float lanes per block, blocks in double); when max_norm > 0 and the norm exceeds it,
  * scales grads by max_norm / norm. Returns the norm before clipping. */
 double hs_grad_clip(float *grads, size_t n, double max_norm);
 

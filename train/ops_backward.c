@@ -8,6 +8,14 @@
 
 #include "hooks/exp_fast.h"
 
+/* db [out] += Σ_rows dy [n, out] (vectorised: db never aliases dy) */
+VECTORISE static void bias_grad(float *restrict db, const float *restrict dy, int n, int out)
+{
+    for (int i = 0; i < n; i++)
+        for (int o = 0; o < out; o++)
+            db[o] += dy[(size_t)i * out + o];
+}
+
 void hs_bw_linear(float *dx, float *dW, float *db, const float *dy, const float *x, const float *W, int n, int in,
                   int out, int acc_dx)
 {
@@ -17,11 +25,7 @@ void hs_bw_linear(float *dx, float *dW, float *db, const float *dy, const float 
     /* dW [out, in] += dyᵀ [out, n] · x [n, in] */
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, n, 1.0f, dy, out, x, in, 1.0f, dW, in);
     if (db)
-        for (int i = 0; i < n; i++) {
-            const float *r = dy + (size_t)i * out;
-            for (int o = 0; o < out; o++)
-                db[o] += r[o];
-        }
+        bias_grad(db, dy, n, out);
 }
 
 /* Vectorised: the two row sums in 8 float lanes (a plain float reduction does not vectorise
