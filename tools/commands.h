@@ -20,6 +20,7 @@ int cmd_analyze(int argc, char **argv);
 int cmd_dataset(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 /* The analyses under `headscope analyze` (table in tools/cmd_analyze.c), one file each; argv[0] = the analysis name. */
 int cmd_analyze_logit_lens(int argc, char **argv);

@@ -26,6 +26,7 @@ static const struct {
     {"demo", cmd_demo, "run the embedded default model on the default prompts"},
     {"sql", cmd_sql, "query a store read-only, with the tensor functions"},
     {"report", cmd_report, "write a store's static HTML report with its figures"},
+    {"train", cmd_train, "train a GPT-2-architecture model on a text file"},
 };
 
 static void usage(FILE *f)
