@@ -39,12 +39,13 @@ static int excluded(const hs_repeated_blocks_spec *spec, int32_t id)
 
 hs_status hs_repeated_blocks_write(const char *path, const hs_repeated_blocks_spec *spec, hs_error *err)
 {
-    if (spec->n_prompts < 1 || spec->block_len < 1 || spec->copies < 1 || spec->lo < 0 || spec->hi <= spec->lo)
+    if (spec->n_prompts < 1 || spec->block_len < 1 || spec->copies < 1 ||
+        (spec->n_pool <= 0 && (spec->lo < 0 || spec->hi <= spec->lo)))
         return hs_fail(err, HS_ERR_ARG,
                        "repeated blocks: need prompts >= 1, block length >= 1, copies >= 1 and a token range lo < hi "
                        "(got %d, %d, %d, [%d, %d))",
                        spec->n_prompts, spec->block_len, spec->copies, spec->lo, spec->hi);
-    int32_t *pool = malloc((size_t)(spec->hi - spec->lo) * sizeof *pool);
+    int32_t *pool = malloc((size_t)(spec->n_pool > 0 ? spec->n_pool : spec->hi - spec->lo) * sizeof *pool);
     int32_t *block = malloc((size_t)spec->block_len * sizeof *block);
     FILE *f = NULL;
     hs_status rc = HS_OK;
@@ -53,9 +54,20 @@ hs_status hs_repeated_blocks_write(const char *path, const hs_repeated_blocks_sp
         goto done;
     }
     int n_pool = 0;
-    for (int32_t id = spec->lo; id < spec->hi; id++)
-        if (!excluded(spec, id))
-            pool[n_pool++] = id;
+    if (spec->n_pool > 0) {
+        for (int i = 0; i < spec->n_pool; i++) {
+            int32_t id = spec->pool[i];
+            int seen = id < 0 || excluded(spec, id);
+            for (int j = 0; j < n_pool && !seen; j++)
+                seen = pool[j] == id;
+            if (!seen)
+                pool[n_pool++] = id;
+        }
+    } else {
+        for (int32_t id = spec->lo; id < spec->hi; id++)
+            if (!excluded(spec, id))
+                pool[n_pool++] = id;
+    }
     if (n_pool < spec->block_len) {
         rc = hs_fail(err, HS_ERR_ARG, "repeated blocks: %d distinct token ids in [%d, %d) for blocks of %d tokens",
                      n_pool, spec->lo, spec->hi, spec->block_len);

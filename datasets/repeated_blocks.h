@@ -21,6 +21,8 @@ typedef struct hs_repeated_blocks_spec {
     int32_t lo, hi;         /* tokens are drawn from ids [lo, hi) ... */
     const int32_t *exclude; /* ... except these (special tokens: BOS, EOS), n_exclude of them */
     int n_exclude;
+    const int32_t *pool;    /* when n_pool > 0: draw from these ids instead of [lo, hi) (still minus */
+    int n_pool;             /* exclude; duplicates count once), e.g. the words a small model was trained on */
     uint64_t seed;
 } hs_repeated_blocks_spec;
 

@@ -129,3 +129,30 @@ void hs_task_words_free(char **words, int n)
         free(words[i]);
     free(words);
 }
+
+hs_status hs_task_word_ids(const hs_tokenizer *tok, int32_t **ids_out, int *n_out, hs_error *err)
+{
+    *ids_out = NULL;
+    *n_out = 0;
+    char **words = NULL;
+    int n_words = 0;
+    HS_TRY(hs_task_words(&words, &n_words, err));
+    int32_t *ids = malloc((size_t)(n_words > 0 ? n_words : 1) * sizeof *ids);
+    hs_status rc = ids ? HS_OK : hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    int n = 0;
+    for (int i = 0; i < n_words && rc == HS_OK; i++) {
+        int32_t *t = NULL;
+        size_t nt = 0;
+        if ((rc = hs_tokenizer_encode(tok, words[i], strlen(words[i]), 0, &t, &nt, err)) == HS_OK && nt == 1)
+            ids[n++] = t[0];
+        free(t);
+    }
+    hs_task_words_free(words, n_words);
+    if (rc != HS_OK) {
+        free(ids);
+        return rc;
+    }
+    *ids_out = ids;
+    *n_out = n;
+    return HS_OK;
+}

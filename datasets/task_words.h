@@ -6,6 +6,8 @@
 #ifndef HS_DATASETS_TASK_WORDS_H
 #define HS_DATASETS_TASK_WORDS_H
 
+#include <stdint.h>
+
 #include "headscope.h"
 
 /* A list whose train and held-out parts are disjoint. */
@@ -43,5 +45,10 @@ extern const int hs_n_nations;
  * array of *n_out malloc'd strings: free it with hs_task_words_free. */
 hs_status hs_task_words(char ***words_out, int *n_out, hs_error *err);
 void hs_task_words_free(char **words, int n);
+
+/* The ids of the task words that `tok` encodes as one token each (" Mary" -> one id): a vocabulary
+ * of whole words the toy models were trained on, for probes such as repeated random blocks.
+ * *ids_out is malloc'd (*n_out ids, in word order); the caller frees it. */
+hs_status hs_task_word_ids(const hs_tokenizer *tok, int32_t **ids_out, int *n_out, hs_error *err);
 
 #endif

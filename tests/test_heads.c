@@ -255,6 +255,19 @@ int test_heads_repeated_blocks_dataset(void)
     spec.hi = 9;
     CHECK(hs_repeated_blocks_write(a, &spec, &err) == HS_ERR_ARG);
     CHECK_MSG(strstr(err.msg, "7 distinct token ids"), "%s", err.msg);
+    /* a pool replaces the range: only its ids (once each, minus the excluded) are drawn */
+    const int32_t pool[] = {40, 41, 7, 42, 41, 43, 44};
+    spec = (hs_repeated_blocks_spec){.n_prompts = 10, .block_len = 5, .copies = 2, .bos_id = -1, .exclude = special,
+                                     .n_exclude = 2, .pool = pool, .n_pool = 7, .seed = 1};
+    CHECK_OK(hs_repeated_blocks_write(a, &spec, &err), &err);
+    CHECK_OK(hs_prompt_set_load(a, &set, &err), &err);
+    for (int p = 0; p < set->n; p++)
+        for (int j = 0; j < set->prompts[p].n_tokens; j++)
+            CHECK_MSG(set->prompts[p].tokens[j] >= 40 && set->prompts[p].tokens[j] <= 44, "token %d drawn",
+                      set->prompts[p].tokens[j]);
+    hs_prompt_set_free(set);
+    spec.block_len = 6; /* 40..44: five distinct ids once 7 and the second 41 are dropped */
+    CHECK(hs_repeated_blocks_write(a, &spec, &err) == HS_ERR_ARG);
     return TEST_PASS;
 }
 

@@ -8,6 +8,7 @@
 #include "datasets/corpus.h"
 #include "datasets/repeated_blocks.h"
 #include "datasets/task_set.h"
+#include "datasets/task_words.h"
 #include "hooks/model.h"
 #include "tools/commands.h"
 
@@ -53,6 +54,10 @@ static const char repeated_help[] =
     "  --model PATH    take the vocabulary (the ids the tokenizer and the model both have) and the BOS/EOS\n"
     "                  ids from this model; BOS and EOS are never drawn\n"
     "  --vocab N       draw from ids 0..N-1 instead\n"
+    "  --task-words    draw only the ids of the task words (names, objects, animals, ...) that the\n"
+    "                  model's tokenizer keeps whole: the vocabulary headscope's toy models were trained on\n"
+    "  --min-id N      draw only ids >= N (e.g. 256 for a byte-level BPE's merged tokens: a small model\n"
+    "                  trained on a narrow corpus never saw most single bytes)\n"
     "  --bos ID        prepend this id (default: the model's BOS; none with --vocab)\n"
     "  --no-bos        prepend nothing\n"
     "  --n N           prompts (default 100)\n"
@@ -76,15 +81,17 @@ static int parse_int(const char *what, const char *s, long long lo, long long hi
 static int dataset_repeated_blocks(int argc, char **argv)
 {
     const char *out = NULL, *model_path = NULL;
-    long long vocab = -1, bos = -2, n = 100, block_len = 16, copies = 4, seed = 0;
-    int no_bos = 0;
-    enum { O_VOCAB = 256, O_BOS, O_NOBOS, O_N, O_LEN, O_COPIES, O_SEED };
+    long long vocab = -1, bos = -2, n = 100, block_len = 16, copies = 4, seed = 0, min_id = 0;
+    int no_bos = 0, task_words = 0;
+    int32_t *word_ids = NULL;
+    enum { O_VOCAB = 256, O_BOS, O_NOBOS, O_N, O_LEN, O_COPIES, O_SEED, O_MINID, O_WORDS };
     static const struct option opts[] = {
         {"out", required_argument, 0, 'o'},       {"model", required_argument, 0, 'm'},
         {"vocab", required_argument, 0, O_VOCAB}, {"bos", required_argument, 0, O_BOS},
         {"no-bos", no_argument, 0, O_NOBOS},      {"n", required_argument, 0, O_N},
         {"block-len", required_argument, 0, O_LEN}, {"copies", required_argument, 0, O_COPIES},
-        {"seed", required_argument, 0, O_SEED},   {"help", no_argument, 0, 'h'},
+        {"seed", required_argument, 0, O_SEED},   {"min-id", required_argument, 0, O_MINID},
+        {"task-words", no_argument, 0, O_WORDS},  {"help", no_argument, 0, 'h'},
         {0}};
     int c, bad = 0;
     while ((c = getopt_long(argc, argv, "o:m:h", opts, NULL)) != -1) {
@@ -98,6 +105,8 @@ static int dataset_repeated_blocks(int argc, char **argv)
         case O_LEN: bad |= parse_int("--block-len", optarg, 1, 1000000, &block_len); break;
         case O_COPIES: bad |= parse_int("--copies", optarg, 1, 1000, &copies); break;
         case O_SEED: bad |= parse_int("--seed", optarg, 0, INT64_MAX, &seed); break;
+        case O_MINID: bad |= parse_int("--min-id", optarg, 0, INT32_MAX, &min_id); break;
+        case O_WORDS: task_words = 1; break;
         case 'h': fputs(repeated_help, stdout); return 0;
         default: return 2;
         }
@@ -125,17 +134,32 @@ static int dataset_repeated_blocks(int argc, char **argv)
             exclude[spec.n_exclude++] = m->cfg.bos_id;
         if (m->cfg.eos_id >= 0)
             exclude[spec.n_exclude++] = m->cfg.eos_id;
+        hs_error werr = {0};
+        if (task_words && (!tok || hs_task_word_ids(tok, &word_ids, &spec.n_pool, &werr) != HS_OK)) {
+            hs_model_close(m);
+            return tok ? cli_fail("dataset repeated-blocks", &werr)
+                       : (fprintf(stderr, "headscope dataset repeated-blocks: --task-words needs the model's tokenizer\n"), 1);
+        }
+        spec.pool = word_ids;
         hs_model_close(m);
     }
+    spec.lo = (int32_t)min_id;
     if (bos >= 0)
         spec.bos_id = (int32_t)bos;
     if (no_bos)
         spec.bos_id = -1;
     hs_error err = {0};
-    if (hs_repeated_blocks_write(out, &spec, &err) != HS_OK)
+    hs_status rc = hs_repeated_blocks_write(out, &spec, &err);
+    free(word_ids);
+    if (rc != HS_OK)
         return cli_fail("dataset repeated-blocks", &err);
-    printf("headscope dataset repeated-blocks: %s: %lld prompts of %s%lld x %lld tokens (ids %d..%d, seed %lld)\n", out,
-           n, spec.bos_id >= 0 ? "BOS + " : "", copies, block_len, spec.lo, spec.hi - 1, seed);
+    printf("headscope dataset repeated-blocks: %s: %lld prompts of %s%lld x %lld tokens (", out, n,
+           spec.bos_id >= 0 ? "BOS + " : "", copies, block_len);
+    if (spec.n_pool > 0)
+        printf("from %d task words", spec.n_pool);
+    else
+        printf("ids %d..%d", spec.lo, spec.hi - 1);
+    printf(", seed %lld)\n", seed);
     return 0;
 }
 
