@@ -75,6 +75,25 @@ static double run_metric(hs_report_ctx *ctx, const hs_report_run *run, const cha
     return v;
 }
 
+/* How many positions of a per-position table (sink_positions, position_norms) the figures draw: the
+ * run's positions, at most SINK_POSITIONS_SHOWN; 0 when the run has no rows. */
+static hs_status positions_shown(hs_report_ctx *ctx, const hs_report_run *run, const char *table, int *P,
+                                 hs_error *err)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT max(pos) + 1 FROM %s WHERE run_id = ?1", table);
+    sqlite3_stmt *st;
+    *P = 0;
+    HS_TRY(hs_report_prepare(ctx, sql, &st, err));
+    sqlite3_bind_int64(st, 1, run->id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *P = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (*P > SINK_POSITIONS_SHOWN)
+        *P = SINK_POSITIONS_SHOWN;
+    return HS_OK;
+}
+
 static hs_status sink_rate_curve(hs_report_ctx *ctx, const hs_report_run *run, hs_error *err)
 {
     int L = run->n_layers;
@@ -116,17 +135,11 @@ done:
 /* Sink scores alpha_k per head and key position, and the hidden-sink frequency per position. */
 static hs_status sink_positions(hs_report_ctx *ctx, const hs_report_run *run, hs_error *err)
 {
-    int L = run->n_layers, H = run->n_heads, LH = L * H, P = 0;
+    int L = run->n_layers, H = run->n_heads, LH = L * H, P;
     sqlite3_stmt *st;
-    HS_TRY(hs_report_prepare(ctx, "SELECT max(pos) + 1 FROM sink_positions WHERE run_id = ?1", &st, err));
-    sqlite3_bind_int64(st, 1, run->id);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        P = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    HS_TRY(positions_shown(ctx, run, "sink_positions", &P, err));
     if (P <= 0)
         return HS_OK;
-    if (P > SINK_POSITIONS_SHOWN)
-        P = SINK_POSITIONS_SHOWN;
     float *alpha = malloc((size_t)LH * P * sizeof *alpha), *freq = calloc((size_t)P, sizeof *freq);
     int *freq_n = calloc((size_t)P, sizeof *freq_n);
     char **rows = labels(LH, NULL, H), **cols = labels(P, "", 0);
@@ -209,17 +222,11 @@ static hs_status norm_curves(hs_report_ctx *ctx, const hs_report_run *run, hs_er
     static const char *tensors[3] = {"resid_post", "k", "v"};
     static const char *titles[3] = {"Residual stream norm by position (block outputs)", "Key norm by position",
                                     "Value norm by position"};
-    int L = run->n_layers, P = 0;
+    int L = run->n_layers, P;
     sqlite3_stmt *st;
-    HS_TRY(hs_report_prepare(ctx, "SELECT max(pos) + 1 FROM position_norms WHERE run_id = ?1", &st, err));
-    sqlite3_bind_int64(st, 1, run->id);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        P = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    HS_TRY(positions_shown(ctx, run, "position_norms", &P, err));
     if (P <= 0)
         return HS_OK;
-    if (P > SINK_POSITIONS_SHOWN)
-        P = SINK_POSITIONS_SHOWN;
     float *v = malloc((size_t)L * P * sizeof *v);
     char **x = labels(P, "", 0);
     hs_status rc = HS_OK;
