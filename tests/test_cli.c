@@ -78,10 +78,16 @@ int test_cli_demo_runs(void)
     size_t n = fread(out, 1, sizeof out - 1, f);
     out[n] = '\0';
     fclose(f);
-    CHECK(strstr(out, "attention to the first token") && strstr(out, "L3 "));
+    CHECK_MSG(strstr(out, "Held-out task prompts") && strstr(out, "ioi ") && strstr(out, "induction heads"), "%s", out);
     snprintf(path, sizeof path, "%s/demo/report/index.html", dir);
     CHECK(access(path, R_OK) == 0);
-    /* a second demo into the same folder replaces the report and resumes nothing: all done */
+    /* every analysis reached the store: heads on run 2, sinks and the lens on run 1 */
+    snprintf(args, sizeof args,
+             "sql %s/demo/run.db \"SELECT group_concat(run_id || analysis, ' ') FROM (SELECT DISTINCT run_id, "
+             "analysis FROM head_scores WHERE analysis != 'run' ORDER BY run_id, analysis)\"",
+             dir);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0 && strstr(out, "1dla 1sinks 2heads"), "got: %s", out);
+    /* a second demo into the same folder replaces its store and report */
     snprintf(args, sizeof args, "demo --out %s/demo", dir);
     CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "got: %s", out);
     CHECK(access(path, R_OK) == 0);
