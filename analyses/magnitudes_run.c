@@ -12,6 +12,7 @@
 #include "hooks/model.h"
 
 #define MAX_SINK_DIMS 8
+#define BOS_TOP_DIMS 4 /* dims counted as the largest of position 0 */
 
 typedef struct pass {
     hs_magnitudes *m;
@@ -57,6 +58,11 @@ static hs_status add_resid(pass *p, int l, const float *x)
         if (p->scratch[i] > m->max_rms_magnitude[l])
             m->max_rms_magnitude[l] = p->scratch[i];
     int dims[MAX_SINK_DIMS];
+    for (int j = 0; j < d; j++) /* row 0 of the magnitudes: position 0 */
+        m->bos_h_sum[(size_t)l * d + j] += p->scratch[j];
+    int n_top = hs_massive_sink_dims(x, d, 0.0f, BOS_TOP_DIMS, dims);
+    for (int j = 0; j < n_top; j++)
+        m->bos_top_count[(size_t)l * d + dims[j]]++;
     int n_dims = hs_massive_sink_dims(x, d, HS_SINK_DIM_TAU, MAX_SINK_DIMS, dims);
     if (T > 1)
         m->n_sink_tokens[l] += hs_massive_token_sinks(x + d, T - 1, d, dims, n_dims, HS_SINK_DIM_TAU, NULL, NULL);
@@ -109,6 +115,7 @@ void hs_magnitudes_free(hs_magnitudes *m)
     for (int i = 0; i < HS_MAG_TENSORS; i++)
         free(m->norm_sum[i]);
     free(m->pos_count), free(m->max_rms_magnitude), free(m->n_massive), free(m->n_sink_tokens), free(m->massive);
+    free(m->bos_h_sum), free(m->bos_top_count);
     memset(m, 0, sizeof *m);
 }
 
@@ -126,7 +133,7 @@ hs_status hs_magnitudes_collect(hs_store *store, const hs_run_info *run, const h
     HS_TRY(hs_run_info_check_model(store, run, model, err));
     int L = run->n_layers, d = model->cfg.d_model;
     int kv_cols = model->cfg.n_kv_heads > model->cfg.n_heads ? model->cfg.n_kv_heads : model->cfg.n_heads;
-    out->n_layers = L, out->max_pos = max_pos;
+    out->n_layers = L, out->max_pos = max_pos, out->d_model = d;
     sqlite3 *db = hs_store_db(store);
     sqlite3_stmt *st_prompts = NULL, *st_tokens = NULL;
     hs_hooks *hooks = NULL;
@@ -139,7 +146,9 @@ hs_status hs_magnitudes_collect(hs_store *store, const hs_run_info *run, const h
     if (rc != HS_OK || !(out->pos_count = calloc((size_t)max_pos, sizeof *out->pos_count)) ||
         !(out->max_rms_magnitude = calloc((size_t)L, sizeof(double))) ||
         !(out->n_massive = calloc((size_t)L, sizeof(int64_t))) ||
-        !(out->n_sink_tokens = calloc((size_t)L, sizeof(int64_t)))) {
+        !(out->n_sink_tokens = calloc((size_t)L, sizeof(int64_t))) ||
+        !(out->bos_h_sum = calloc((size_t)L * d, sizeof(double))) ||
+        !(out->bos_top_count = calloc((size_t)L * d, sizeof(int64_t)))) {
         rc = nomem(err);
         goto done;
     }
@@ -232,8 +241,9 @@ hs_status hs_magnitudes_write(const hs_magnitudes *m, hs_store *store, int64_t r
     sqlite3_stmt *st = NULL;
     hs_status rc = HS_OK;
     char sql[160];
-    for (int i = 0; i < 2; i++) {
-        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE run_id = ?1", i ? "massive_activations" : "position_norms");
+    static const char *const tables[] = {"position_norms", "massive_activations", "sink_dims"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE run_id = ?1", tables[i]);
         if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK || sqlite3_bind_int64(st, 1, run_id) != SQLITE_OK ||
             sqlite3_step(st) != SQLITE_DONE) {
             rc = db_fail(store, "replacing the run's magnitudes", err);
@@ -289,6 +299,31 @@ hs_status hs_magnitudes_write(const hs_magnitudes *m, hs_store *store, int64_t r
             goto done;
         }
     }
+    sqlite3_finalize(st), st = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO sink_dims (run_id, layer, dim, bos_magnitude, top_frac, n_prompts) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = db_fail(store, "writing sink_dims", err);
+        goto done;
+    }
+    for (int l = 0; l < m->n_layers && m->n_prompts > 0; l++)
+        for (int j = 0; j < m->d_model; j++) {
+            int64_t c = m->bos_top_count[(size_t)l * m->d_model + j];
+            if (!c)
+                continue;
+            sqlite3_reset(st);
+            sqlite3_bind_int64(st, 1, run_id);
+            sqlite3_bind_int(st, 2, l);
+            sqlite3_bind_int(st, 3, j);
+            sqlite3_bind_double(st, 4, m->bos_h_sum[(size_t)l * m->d_model + j] / m->n_prompts);
+            sqlite3_bind_double(st, 5, (double)c / m->n_prompts);
+            sqlite3_bind_int(st, 6, m->n_prompts);
+            if (sqlite3_step(st) != SQLITE_DONE) {
+                rc = db_fail(store, "writing sink_dims", err);
+                goto done;
+            }
+        }
 done:
     sqlite3_finalize(st);
     return rc;

@@ -8,7 +8,9 @@
  *     prompt, position, dimension, value and ratio to the layer's median |x|), the largest
  *     RMS-normalised magnitude max |x| / rms(x), and the sink tokens of "See What You Are Told"
  *     (positions t > 0 whose RMS-normalised state exceeds 20 on a sink dimension found from
- *     position 0 of the same prompt and layer).
+ *     position 0 of the same prompt and layer), and the sink dimensions themselves: per layer and
+ *     dimension, the mean |x| / rms(x) of position 0 and how often the dimension is among the 4
+ *     largest there (the dims "where the BOS state is largest").
  *
  * Workload: one forward pass per prompt (the store keeps residual streams only when asked to, and
  * keys and values not at all by default, so the model is always run); memory is one prompt's
@@ -36,6 +38,9 @@ typedef struct hs_magnitudes {
     double *max_rms_magnitude;        /* [n_layers] max over prompts, positions and dims of |x| / rms */
     int64_t *n_massive;               /* [n_layers] massive activations over all prompts */
     int64_t *n_sink_tokens;           /* [n_layers] sink tokens (t > 0) over all prompts */
+    int d_model;
+    double *bos_h_sum;                /* [n_layers, d_model] sums over prompts of |x| / rms at position 0 */
+    int64_t *bos_top_count;           /* [n_layers, d_model] prompts where the dim is among the 4 largest */
     hs_massive_act *massive;          /* [n_kept] the first max_kept massive activations */
     int64_t n_kept, cap_kept;
 } hs_magnitudes;
@@ -53,7 +58,7 @@ double hs_magnitudes_norm(const hs_magnitudes *m, int tensor, int layer, int pos
 
 /* Adds the per-layer values to `scores` (layer rows, head NULL, prompt NULL): massive_acts (mean
  * per prompt), max_rms_magnitude, sink_tokens (mean per prompt); and, inside the caller's
- * transaction, replaces the run's position_norms and massive_activations rows. */
+ * transaction, replaces the run's position_norms, massive_activations and sink_dims rows. */
 hs_status hs_magnitudes_add_scores(const hs_magnitudes *m, hs_score_table *scores, hs_error *err);
 hs_status hs_magnitudes_write(const hs_magnitudes *m, hs_store *store, int64_t run_id, hs_error *err);
 

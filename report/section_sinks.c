@@ -313,7 +313,8 @@ static void magnitudes_table(hs_report_ctx *ctx, const hs_report_run *run)
                         "|x| > 100 and > 1000 x the layer's median |x|, Sun et al.; each is a row of "
                         "massive_activations), the largest |x| / rms(x) of any activation (at most sqrt(d_model)), and "
                         "sink tokens per prompt (positions t > 0 whose |x| / rms exceeds 20 on a sink dimension of "
-                        "position 0, \"See What You Are Told\").",
+                        "position 0, \"See What You Are Told\"), and the dimensions where position 0 is largest "
+                        "(table sink_dims; they are sink dimensions in that paper's sense when above 20).",
                         "class", "def", NULL);
         hs_html_start(h, "table", "class", "top-heads", NULL);
         hs_html_start(h, "tr", NULL);
@@ -321,15 +322,35 @@ static void magnitudes_table(hs_report_ctx *ctx, const hs_report_run *run)
         hs_html_element(h, "th", "massive activations / prompt", NULL);
         hs_html_element(h, "th", "max |x| / rms", NULL);
         hs_html_element(h, "th", "sink tokens / prompt", NULL);
+        hs_html_element(h, "th", "largest dims of position 0 (mean |x| / rms there)", NULL);
         hs_html_end(h);
+        sqlite3_stmt *st = NULL;
+        if (hs_report_has_table(ctx, "sink_dims") &&
+            sqlite3_prepare_v2(ctx->db,
+                               "SELECT dim, bos_magnitude FROM sink_dims WHERE run_id = ?1 AND layer = ?2 "
+                               "ORDER BY top_frac DESC, bos_magnitude DESC LIMIT 3",
+                               -1, &st, NULL) != SQLITE_OK)
+            st = NULL;
         for (int l = 0; l < L; l++) {
             hs_html_start(h, "tr", NULL);
             cell(h, "td", "L%.0f", l);
             cell(h, "td", "%.2f", m[l]);
             cell(h, "td", "%.1f", m[L + l]);
             cell(h, "td", "%.2f", m[2 * L + l]);
+            char dims[128] = "";
+            size_t n = 0;
+            if (st) {
+                sqlite3_reset(st);
+                sqlite3_bind_int64(st, 1, run->id);
+                sqlite3_bind_int(st, 2, l);
+                while (sqlite3_step(st) == SQLITE_ROW && n + 24 < sizeof dims)
+                    n += (size_t)snprintf(dims + n, sizeof dims - n, "%sd%d (%.1f)", n ? ", " : "",
+                                          sqlite3_column_int(st, 0), sqlite3_column_double(st, 1));
+            }
+            hs_html_element(h, "td", n ? dims : "\xe2\x80\x93", NULL);
             hs_html_end(h);
         }
+        sqlite3_finalize(st);
         hs_html_end(h);
     }
     free(m);

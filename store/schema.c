@@ -197,7 +197,10 @@ static int migrate_1_to_2(sqlite3 *db)
  *   - position_norms: per layer, position and tensor (the residual stream after the block, the
  *     keys, the values), the mean L2 norm over prompts (keys and values: also over kv heads);
  *   - massive_activations: every activation of a block output that passes Sun et al.'s rule
- *     (|x| > 100 and > 1000 x the layer's median |x| on that prompt), with its ratio to the median.
+ *     (|x| > 100 and > 1000 x the layer's median |x| on that prompt), with its ratio to the median;
+ *   - sink_dims: per layer, the dimensions where the state of position 0 is largest (among the 4
+ *     largest |x| / rms(x) on some prompt), with their mean magnitude there ("See What You Are Told":
+ *     sink dimensions are those above 20).
  * Each is replaced whole per run when the analysis reruns. */
 static const char schema_v3[] =
     "CREATE TABLE IF NOT EXISTS sink_positions (\n"
@@ -229,7 +232,16 @@ static const char schema_v3[] =
     "  ratio REAL NOT NULL,\n"
     "  PRIMARY KEY (prompt_id, layer, pos, dim)\n"
     ") WITHOUT ROWID;\n"
-    "CREATE INDEX IF NOT EXISTS massive_activations_run ON massive_activations (run_id, layer);\n";
+    "CREATE INDEX IF NOT EXISTS massive_activations_run ON massive_activations (run_id, layer);\n"
+    "CREATE TABLE IF NOT EXISTS sink_dims (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  layer INTEGER NOT NULL,\n"
+    "  dim INTEGER NOT NULL,\n"
+    "  bos_magnitude REAL NOT NULL,\n"
+    "  top_frac REAL NOT NULL,\n"
+    "  n_prompts INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (run_id, layer, dim)\n"
+    ") WITHOUT ROWID;\n";
 
 static int migrate_2_to_3(sqlite3 *db)
 {

@@ -799,6 +799,18 @@ int test_analyze_sinks_positions_and_norms(void)
     CHECK_NEAR(query_double(d, "SELECT count(*) FROM massive_activations"), 0, 0);
     CHECK_NEAR(query_double(d, "SELECT sum(value) FROM head_scores WHERE metric = 'massive_acts'"), 0, 0);
     CHECK(query_double(d, "SELECT max(value) FROM head_scores WHERE metric = 'max_rms_magnitude'") <= sqrt(512.0));
+    /* sink dims: each prompt names the 4 largest dims of position 0 in every layer; their mean
+     * |x| / rms(x) there recomputed from the stored block outputs */
+    CHECK_NEAR(query_double(d, "SELECT max(abs(s - 4)) FROM (SELECT sum(top_frac) AS s FROM sink_dims GROUP BY layer)"),
+               0, 1e-9);
+    CHECK_NEAR(query_double(d, "WITH bos AS (SELECT a.prompt_id, a.layer, e.i1 AS dim, e.value AS x FROM activations a, "
+                               "  tensor_each(a.data) e WHERE a.hook = 'hook_resid_post' AND e.i0 = 0), "
+                               "rms AS (SELECT prompt_id, layer, sqrt(avg(x * x) + 1e-6) AS r FROM bos "
+                               "  GROUP BY prompt_id, layer), "
+                               "h AS (SELECT b.layer, b.dim, avg(abs(b.x) / r.r) AS m FROM bos b JOIN rms r "
+                               "  USING (prompt_id, layer) GROUP BY b.layer, b.dim) "
+                               "SELECT max(abs(h.m - s.bos_magnitude)) FROM h JOIN sink_dims s USING (layer, dim)"),
+               0, 1e-5);
     hs_store_close(store);
     /* the report draws them: sink rate by layer, alpha_k by position, hidden-sink positions, three norm plots */
     char rep[700], path[800];

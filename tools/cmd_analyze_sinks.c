@@ -37,6 +37,8 @@ static const char sinks_help[] =
     "                       |x| on that prompt (Sun et al., \"Massive Activations\"); per layer in head_scores:\n"
     "  massive_acts, max_rms_magnitude (largest |x|/rms(x)), sink_tokens (positions t > 0 whose\n"
     "                       |x|/rms exceeds 20 on a sink dimension of position 0; \"See What You Are Told\")\n"
+    "  sink_dims            per layer, the dims where position 0's |x|/rms is largest (4 per prompt), with\n"
+    "                       their mean magnitude there and how often they are among the 4\n"
     "\n"
     "--calibrate applies ACT (\"Unveiling and Harnessing Hidden Attention Sinks\": hidden sinks of the\n"
     "chosen heads scaled by beta, the freed attention given back to the row's other keys) and measures a\n"
