@@ -2,6 +2,7 @@
  * measure before and after on the held-out set. */
 #include "analyses/act_run.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,8 +111,19 @@ done:
     return rc;
 }
 
-hs_status hs_act_run_scores(const hs_act_run_result *res, hs_score_table *t, hs_error *err)
+hs_status hs_act_run_scores(const hs_act_run_options *opt, const hs_act_run_result *res, const char *model_path,
+                            const char *model_sha256, hs_score_table *t, hs_error *err)
 {
+    json_t *heads = json_array();
+    for (int j = 0; j < res->n_heads; j++)
+        json_array_append_new(heads, json_pack("[i, i]", res->heads[j].layer, res->heads[j].head));
+    HS_TRY(hs_score_table_set_provenance(
+        t,
+        json_pack("{s:f, s:f, s:s, s:s, s:o, s:s?, s:s, s:b}", "beta", (double)opt->beta, "tau", (double)opt->tau,
+                  "select", opt->mode == HS_ACT_SELECT_GREEDY ? "greedy" : "each", "metric",
+                  opt->metric == HS_ACT_TASK_ACCURACY ? "accuracy" : "logit_diff", "heads", heads, "calibration",
+                  opt->calibration_path, "heldout", opt->heldout_path, "heads_given", opt->n_heads > 0),
+        model_path, model_sha256, err));
     for (int i = 0; i < res->n_candidates; i++) {
         const hs_act_head *c = &res->candidates[i];
         int kept = 0;

@@ -52,7 +52,9 @@ void hs_act_run_result_free(hs_act_run_result *res);
 /* Runs it with `model` (which needs a tokenizer). Prompt-set errors name the file and line. */
 hs_status hs_act_run(const hs_model *model, const hs_act_run_options *opt, hs_act_run_result *res, hs_error *err);
 
-/* The result as head_scores rows (analysis 'act'). */
-hs_status hs_act_run_scores(const hs_act_run_result *res, hs_score_table *table, hs_error *err);
+/* The result as head_scores rows (analysis 'act'), with the options as the table's provenance
+ * (model_path and model_sha256 name the model it ran with). */
+hs_status hs_act_run_scores(const hs_act_run_options *opt, const hs_act_run_result *res, const char *model_path,
+                            const char *model_sha256, hs_score_table *table, hs_error *err);
 
 #endif

@@ -2,12 +2,14 @@
  * average over prompts, replace the run's 'heads' rows in head_scores. */
 #include "analyses/heads.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analyses/score_table.h"
 #include "base/error.h"
+#include "hooks/model.h"
 #include "datasets/repeated_blocks.h"
 
 enum { M_PREV, M_DUP, M_IND, M_ECHO, M_RIND, M_DIST, M_ENT };
@@ -110,7 +112,13 @@ hs_status hs_heads_analyze(hs_store *store, const hs_model *model, const hs_head
                                               mean.sum[m * LH + lh] / n, err)) != HS_OK)
                 goto done;
         }
-    if ((rc = hs_score_table_replace(table, store, res->source.run.id, err)) != HS_OK)
+    int from_model = res->source.origin == HS_PATTERNS_FROM_MODEL;
+    if ((rc = hs_score_table_set_provenance(
+             table,
+             json_pack("{s:b, s:b, s:s}", "exclude_bos", opt->detect.exclude_bos, "exclude_current_token",
+                       opt->detect.exclude_current_token, "patterns", from_model ? "model" : "store"),
+             from_model ? model->path : NULL, from_model ? res->source.run.model_sha256 : NULL, err)) != HS_OK ||
+        (rc = hs_score_table_replace(table, store, res->source.run.id, err)) != HS_OK)
         goto done;
     res->n_rows = hs_score_table_rows(table);
 done:

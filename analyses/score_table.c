@@ -1,11 +1,13 @@
 /* score_table.c — gathering head_scores rows and replacing an analysis's rows atomically. */
 #include "analyses/score_table.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analyses/run_info.h"
 #include "base/error.h"
+#include "config.h"
 
 typedef struct score_row {
     const char *metric;
@@ -18,6 +20,7 @@ struct hs_score_table {
     char *analysis;
     score_row *rows;
     size_t n, cap;
+    char *options, *model_path, *model_sha256; /* provenance for analysis_runs, or NULL */
 };
 
 hs_status hs_score_table_new(const char *analysis, hs_score_table **out, hs_error *err)
@@ -37,7 +40,58 @@ void hs_score_table_free(hs_score_table *t)
         return;
     free(t->rows);
     free(t->analysis);
+    free(t->options), free(t->model_path), free(t->model_sha256);
     free(t);
+}
+
+hs_status hs_score_table_set_provenance(hs_score_table *t, json_t *options, const char *model_path,
+                                        const char *model_sha256, hs_error *err)
+{
+    free(t->options), free(t->model_path), free(t->model_sha256);
+    t->options = options ? json_dumps(options, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(7)) : strdup("{}");
+    json_decref(options);
+    t->model_path = model_path ? strdup(model_path) : NULL;
+    t->model_sha256 = model_sha256 ? strdup(model_sha256) : NULL;
+    if (!t->options || (model_path && !t->model_path) || (model_sha256 && !t->model_sha256))
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    return HS_OK;
+}
+
+/* Replaces the (run, analysis) row of analysis_runs: the options it ran with, finished now. */
+static hs_status record_run(const hs_score_table *t, hs_store *store, int64_t run_id, hs_error *err)
+{
+    sqlite3 *db = hs_store_db(store);
+    sqlite3_stmt *st = NULL;
+    hs_status rc = HS_OK;
+    if (sqlite3_prepare_v2(db, "DELETE FROM analysis_runs WHERE run_id = ?1 AND analysis = ?2", -1, &st, NULL) !=
+            SQLITE_OK ||
+        sqlite3_bind_int64(st, 1, run_id) != SQLITE_OK ||
+        sqlite3_bind_text(st, 2, t->analysis, -1, SQLITE_STATIC) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
+        goto fail;
+    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO analysis_runs (run_id, analysis, options, model_path, model_sha256, "
+                           "tool_version, started_at, finished_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                           "strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_text(st, 2, t->analysis, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, t->options, -1, SQLITE_STATIC);
+    if (t->model_path)
+        sqlite3_bind_text(st, 4, t->model_path, -1, SQLITE_STATIC);
+    if (t->model_sha256)
+        sqlite3_bind_text(st, 5, t->model_sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, PACKAGE_VERSION, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        goto fail;
+    sqlite3_finalize(st);
+    return HS_OK;
+fail:
+    rc = hs_fail(err, HS_ERR_IO, "%s: recording the '%s' analysis of run %lld: %s", hs_store_path_of(store),
+                 t->analysis, (long long)run_id, sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return rc;
 }
 
 hs_status hs_score_table_add(hs_score_table *t, const char *metric, int layer, int head, int64_t prompt_id,
@@ -79,6 +133,8 @@ hs_status hs_score_table_write(const hs_score_table *t, hs_store *store, int64_t
         rc = hs_store_put_head_score(store, run_id, t->analysis, r->metric, r->layer, r->head, r->prompt_id, r->value,
                                      err);
     }
+    if (rc == HS_OK && t->options)
+        rc = record_run(t, store, run_id, err);
 done:
     sqlite3_finalize(del);
     return rc;

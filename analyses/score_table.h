@@ -23,6 +23,14 @@ hs_status hs_score_table_add(hs_score_table *t, const char *metric, int layer, i
                              double value, hs_error *err);
 size_t hs_score_table_rows(const hs_score_table *t);
 
+/* What the analysis ran with: options as a JSON object (a jansson json_t, stolen even on failure;
+ * NULL for none), the model path and sha256 (NULL when no model was used). When set, writing the table also replaces the analysis's row of
+ * analysis_runs (run, analysis, options, model, tool version, finished now), so every head_scores
+ * row is traceable to its settings. */
+struct json_t;
+hs_status hs_score_table_set_provenance(hs_score_table *t, struct json_t *options, const char *model_path,
+                                        const char *model_sha256, hs_error *err);
+
 /* Deletes head_scores rows of (run_id, analysis) and inserts the table's rows, in one transaction. */
 hs_status hs_score_table_replace(const hs_score_table *t, hs_store *store, int64_t run_id, hs_error *err);
 /* The same inside the caller's transaction (hs_store_begin), for analyses that write other tables

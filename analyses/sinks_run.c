@@ -2,6 +2,7 @@
  * rate (analyses/sinks.c) and hidden sinks per head, replace the run's 'sinks' rows. */
 #include "analyses/sinks_run.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "analyses/run_info.h"
 #include "analyses/sinks.h"
 #include "base/error.h"
+#include "hooks/model.h"
 
 void hs_sinks_options_default(hs_sinks_options *opt)
 {
@@ -186,6 +188,14 @@ hs_status hs_sinks_analyze(hs_store *store, const hs_model *model, const hs_sink
                 res->max_rms_magnitude = mag.max_rms_magnitude[l];
         }
     }
+    int used_model = res->magnitudes || res->source.origin == HS_PATTERNS_FROM_MODEL;
+    if (rc == HS_OK)
+        rc = hs_score_table_set_provenance(
+            table,
+            json_pack("{s:f, s:i, s:f, s:i, s:b, s:s}", "eps", (double)opt->eps, "t", opt->t_cut, "tau",
+                      (double)opt->tau, "max_pos", P, "magnitudes", res->magnitudes,
+                      "patterns", res->source.origin == HS_PATTERNS_FROM_MODEL ? "model" : "store"),
+            used_model ? model->path : NULL, used_model ? res->source.run.model_sha256 : NULL, err);
     if (rc == HS_OK && (rc = hs_store_begin(store, err)) == HS_OK) {
         int64_t run_id = res->source.run.id;
         if ((rc = hs_score_table_write(table, store, run_id, err)) != HS_OK ||

@@ -884,6 +884,14 @@ int test_analyze_sinks_calibrate(void)
     double after = query_double(d, "SELECT value FROM head_scores WHERE metric = 'heldout_logit_diff_after'");
     CHECK(isfinite(before));
     CHECK_NEAR(after, before, 1e-6 * (1 + fabs(before)));
+    /* every analysis records what it ran with */
+    CHECK_NEAR(query_double(d, "SELECT count(*) FROM analysis_runs WHERE analysis = 'act' AND model_path IS NOT NULL "
+                               "AND json_extract(options, '$.beta') = 1 AND json_extract(options, '$.heads_given') "
+                               "AND json_array_length(options, '$.heads') = 2 AND finished_at IS NOT NULL"),
+               1, 0);
+    CHECK_NEAR(query_double(d, "SELECT count(*) FROM analysis_runs WHERE analysis = 'sinks' AND "
+                               "json_extract(options, '$.eps') = 0.3 AND json_extract(options, '$.magnitudes')"),
+               1, 0);
     hs_store_close(store);
     /* choosing among heads with hidden sinks: every candidate gets a trial row */
     CHECK_MSG(headscope(out, sizeof out,

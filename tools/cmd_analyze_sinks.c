@@ -9,6 +9,7 @@
 #include "analyses/act_run.h"
 #include "analyses/score_table.h"
 #include "analyses/sinks_run.h"
+#include "hooks/model.h"
 #include "tools/commands.h"
 
 static const char sinks_help[] =
@@ -152,7 +153,7 @@ static int run_act(hs_store *store, const hs_model *model, const hs_sinks_result
         goto done;
     }
     if (hs_act_run(model, act, &res, &err) != HS_OK || hs_score_table_new(HS_ACT_ANALYSIS, &table, &err) != HS_OK ||
-        hs_act_run_scores(&res, table, &err) != HS_OK ||
+        hs_act_run_scores(act, &res, model->path, sr->source.run.model_sha256, table, &err) != HS_OK ||
         hs_score_table_replace(table, store, sr->source.run.id, &err) != HS_OK) {
         status = cli_fail("analyze sinks --calibrate", &err);
         goto done;
