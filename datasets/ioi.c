@@ -5,8 +5,10 @@
  * the subject S then the indirect object IO, S is repeated, and the answer is IO. ABBA is the same
  * template with the first two names swapped; prompts alternate BABA (even index) and ABBA (odd), so a
  * set is balanced. The corrupted prompt is the paper's ABC distribution: the three name slots hold
- * three other distinct names, so no name repeats and nothing points at IO; wrong = " S" (the logit
- * difference IO - S). meta: template, order, io, s, place, object, corruption.
+ * three other distinct names, so no name repeats and nothing points at IO; or, with spec->ioi_swap,
+ * the same prompt with IO and S exchanged everywhere, whose answer is S (ANALYSES.md's "corruption
+ * swaps names"). wrong = " S" either way (the logit difference IO - S). meta: template, order, io, s,
+ * place, object, corruption ("ABC" or "swap").
  *
  * Split: names, places and objects come from disjoint train / held-out lists (task_words.h); both
  * splits use all 15 templates (the analyses compare against the paper's templates). */
@@ -62,14 +64,21 @@ hs_status hs_task_ioi(const hs_task_spec *spec, hs_task_set *out, hs_error *err)
         vals['Y' - 'A'] = abba ? s : io;
         vals['S' - 'A'] = s;
         HS_TRY(hs_task_fill(templates[t], vals, clean, sizeof clean, err));
-        vals['X' - 'A'] = names[pick[2]];
-        vals['Y' - 'A'] = names[pick[3]];
-        vals['S' - 'A'] = names[pick[4]];
+        if (spec->ioi_swap) { /* IO and S exchanged: the repeated name is now IO, so the answer is S */
+            vals['X' - 'A'] = abba ? s : io;
+            vals['Y' - 'A'] = abba ? io : s;
+            vals['S' - 'A'] = io;
+        } else {
+            vals['X' - 'A'] = names[pick[2]];
+            vals['Y' - 'A'] = names[pick[3]];
+            vals['S' - 'A'] = names[pick[4]];
+        }
         HS_TRY(hs_task_fill(templates[t], vals, corrupted, sizeof corrupted, err));
         snprintf(answer, sizeof answer, " %s", io);
         snprintf(wrong, sizeof wrong, " %s", s);
         json_t *meta = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "template", t, "order", abba ? "ABBA" : "BABA",
-                                 "io", io, "s", s, "place", place, "object", object, "corruption", "ABC");
+                                 "io", io, "s", s, "place", place, "object", object, "corruption",
+                                 spec->ioi_swap ? "swap" : "ABC");
         HS_TRY(hs_task_set_add(out, spec, clean, corrupted, answer, wrong, meta, err));
     }
     return HS_OK;

@@ -21,6 +21,8 @@ typedef struct hs_task_spec {
     uint64_t seed;
     hs_task_split split;
     int n_pairs, n_queries; /* MQAR only: key-value pairs and queries (0: 8 and 4) */
+    int ioi_swap;           /* IOI only: corrupt by exchanging IO and S everywhere (the answer flips to S)
+                               instead of the ABC names; the clean prompts are the same either way */
 } hs_task_spec;
 
 /* One prompt; every string is owned by the set. corrupted and wrong may be NULL. */

@@ -3,6 +3,7 @@
  * prompt), sets are balanced where they say so, the same seed gives the same bytes, the held-out split
  * differs from train as each generator documents, the corpus holds the tasks' train prompts and none
  * of the held-out ones, and with a tokenizer trained on the corpus every answer is one token. */
+#include <ctype.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,38 @@ int test_datasets_ioi(void)
             CHECK(templates[t] > 0);
         hs_prompt_set_free(ps);
     }
+    /* the swap corruption: the same clean prompts; corrupted = clean with IO and S exchanged */
+    hs_task_spec spec = {.n = 50, .seed = 1, .split = HS_TASK_TRAIN};
+    hs_task_set abc = {0}, swap = {0};
+    hs_error err = {0};
+    CHECK_OK(hs_task_ioi(&spec, &abc, &err), &err);
+    spec.ioi_swap = 1;
+    CHECK_OK(hs_task_ioi(&spec, &swap, &err), &err);
+    CHECK(abc.n == 50 && swap.n == 50);
+    for (int i = 0; i < swap.n; i++) {
+        const hs_task_prompt *a = &abc.v[i], *w = &swap.v[i];
+        CHECK(!strcmp(a->clean, w->clean) && !strcmp(a->answer, w->answer) && !strcmp(a->wrong, w->wrong));
+        json_t *m = json_loads(w->meta_json, 0, NULL);
+        const char *io = meta_str(m, "io"), *s = meta_str(m, "s");
+        CHECK(!strcmp(meta_str(m, "corruption"), "swap"));
+        /* exchanging the names of the corrupted prompt gives back the clean one */
+        char back[1024] = "";
+        size_t n = 0;
+        for (const char *c = w->corrupted; *c && n + 64 < sizeof back;) {
+            if (!strncmp(c, io, strlen(io)) && !isalpha((unsigned char)c[strlen(io)])) {
+                n += (size_t)snprintf(back + n, sizeof back - n, "%s", s), c += strlen(io);
+            } else if (!strncmp(c, s, strlen(s)) && !isalpha((unsigned char)c[strlen(s)])) {
+                n += (size_t)snprintf(back + n, sizeof back - n, "%s", io), c += strlen(s);
+            } else {
+                back[n++] = *c++;
+                back[n] = '\0';
+            }
+        }
+        CHECK_MSG(!strcmp(back, w->clean), "%s -> %s vs %s", w->corrupted, back, w->clean);
+        CHECK(count_word(w->corrupted, io) == 2 && count_word(w->corrupted, s) == 1); /* the answer is now S */
+        json_decref(m);
+    }
+    hs_task_set_clear(&abc), hs_task_set_clear(&swap);
     return TEST_PASS;
 }
 

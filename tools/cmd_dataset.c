@@ -202,12 +202,13 @@ static int dataset_task(int argc, char **argv)
     const char *out = NULL;
     long long n = 100, seed = 0, pairs = 0, queries = 0;
     hs_task_split split = HS_TASK_TRAIN;
-    int is_mqar = !strcmp(task->name, "mqar");
-    enum { O_N = 256, O_SEED, O_SPLIT, O_PAIRS, O_QUERIES };
+    int is_mqar = !strcmp(task->name, "mqar"), is_ioi = !strcmp(task->name, "ioi"), ioi_swap = 0;
+    enum { O_N = 256, O_SEED, O_SPLIT, O_PAIRS, O_QUERIES, O_CORRUPTION };
     static const struct option opts[] = {
         {"out", required_argument, 0, 'o'},   {"n", required_argument, 0, O_N},
         {"seed", required_argument, 0, O_SEED}, {"split", required_argument, 0, O_SPLIT},
         {"pairs", required_argument, 0, O_PAIRS}, {"queries", required_argument, 0, O_QUERIES},
+        {"corruption", required_argument, 0, O_CORRUPTION},
         {"help", no_argument, 0, 'h'},         {0}};
     int c, bad = 0;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
@@ -218,12 +219,26 @@ static int dataset_task(int argc, char **argv)
         case O_SPLIT: bad |= parse_split(task->name, optarg, &split); break;
         case O_PAIRS: bad |= !is_mqar || parse_int("--pairs", optarg, 2, 26, &pairs); break;
         case O_QUERIES: bad |= !is_mqar || parse_int("--queries", optarg, 1, 26, &queries); break;
+        case O_CORRUPTION:
+            if (!is_ioi || (strcmp(optarg, "abc") && strcmp(optarg, "swap"))) {
+                fprintf(stderr, "headscope dataset %s: --corruption %s: %s\n", task->name, optarg,
+                        is_ioi ? "not abc or swap" : "only ioi has corruption kinds");
+                bad = 1;
+            } else {
+                ioi_swap = !strcmp(optarg, "swap");
+            }
+            break;
         case 'h':
-            printf(task_help, task->name, is_mqar ? " [--pairs P] [--queries Q]" : "", task->summary,
-                   task_file(task->name),
-                   is_mqar ? "  --pairs P          key-value pairs per prompt, 2..26 (default 8)\n"
-                             "  --queries Q        queries per prompt, 1..P, the last one asked (default 4)\n"
-                           : "");
+            printf(task_help, task->name,
+                   is_mqar  ? " [--pairs P] [--queries Q]"
+                   : is_ioi ? " [--corruption abc|swap]"
+                            : "",
+                   task->summary, task_file(task->name),
+                   is_mqar  ? "  --pairs P          key-value pairs per prompt, 2..26 (default 8)\n"
+                              "  --queries Q        queries per prompt, 1..P, the last one asked (default 4)\n"
+                   : is_ioi ? "  --corruption K     abc: three other names (the paper's ABC, default); swap: IO\n"
+                              "                     and S exchanged, so the corrupted answer is S\n"
+                            : "");
             return 0;
         default: return 2;
         }
@@ -235,7 +250,7 @@ static int dataset_task(int argc, char **argv)
         return 2;
     }
     hs_task_spec spec = {.n = (int)n, .seed = (uint64_t)seed, .split = split, .n_pairs = (int)pairs,
-                         .n_queries = (int)queries};
+                         .n_queries = (int)queries, .ioi_swap = ioi_swap};
     hs_task_set set = {0};
     hs_error err = {0};
     char cmd[64];
