@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyses/task_eval.h"
 #include "analyses/task_prompts.h"
 #include "base/error.h"
 #include "hooks/model.h"
@@ -95,13 +96,19 @@ hs_status hs_act_run(const hs_model *model, const hs_act_run_options *opt, hs_ac
             goto done;
         }
     }
-    for (int after = 0; after < 2; after++) {
-        int n = after ? res->n_heads : 0;
-        if ((rc = measure(model, &held, HS_ACT_TASK_ACCURACY, res->heads, n, opt->beta, opt->tau,
-                          &res->heldout_accuracy[after], err)) != HS_OK ||
-            (rc = measure(model, &held, HS_ACT_TASK_LOGIT_DIFF, res->heads, n, opt->beta, opt->tau,
-                          &res->heldout_logit_diff[after], err)) != HS_OK)
-            goto done;
+    for (int after = 0; after < 2 && rc == HS_OK; after++) { /* one pass gives both metrics */
+        hs_hooks *hooks = NULL;
+        hs_act *act = NULL;
+        hs_task_eval ev;
+        if ((rc = hs_hooks_new(&hooks, err)) == HS_OK &&
+            (rc = hs_act_install(hooks, res->heads, after ? res->n_heads : 0, opt->beta, opt->tau, &act, err)) ==
+                HS_OK &&
+            (rc = hs_task_eval_run(model, &held, hooks, &ev, err)) == HS_OK) {
+            res->heldout_accuracy[after] = ev.pair_acc;
+            res->heldout_logit_diff[after] = ev.logit_diff;
+        }
+        hs_act_free(act);
+        hs_hooks_free(hooks);
     }
 done:
     hs_act_selection_free(&sel);

@@ -9,7 +9,8 @@
 #include "base/error.h"
 #include "hooks/model.h"
 
-hs_status hs_task_eval_run(const hs_model *model, const hs_task_prompts *set, hs_task_eval *out, hs_error *err)
+hs_status hs_task_eval_run(const hs_model *model, const hs_task_prompts *set, hs_hooks *hooks, hs_task_eval *out,
+                           hs_error *err)
 {
     memset(out, 0, sizeof *out);
     int V = model->cfg.d_vocab, max_n = 0;
@@ -29,7 +30,7 @@ hs_status hs_task_eval_run(const hs_model *model, const hs_task_prompts *set, hs
             goto done;
         }
         hs_batch b = {.ids = p->ids, .n_batch = 1, .n_pos = p->n_ids};
-        if ((rc = hs_forward(model, &b, NULL, HS_BACKEND_CPU, logits, err)) != HS_OK) {
+        if ((rc = hs_forward(model, &b, hooks, HS_BACKEND_CPU, logits, err)) != HS_OK) {
             hs_error_prefix(err, "task prompt %d", i);
             goto done;
         }

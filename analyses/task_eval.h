@@ -15,6 +15,9 @@ typedef struct hs_task_eval {
     double logit_diff; /* mean logit[answer] - logit[wrong] over those (NaN when n_pair = 0) */
 } hs_task_eval;
 
-hs_status hs_task_eval_run(const hs_model *model, const hs_task_prompts *set, hs_task_eval *out, hs_error *err);
+/* hooks (may be NULL) are passed to every forward pass: an intervention such as ACT's is measured
+ * with the same code as the plain model. */
+hs_status hs_task_eval_run(const hs_model *model, const hs_task_prompts *set, hs_hooks *hooks, hs_task_eval *out,
+                           hs_error *err);
 
 #endif

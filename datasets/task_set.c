@@ -122,13 +122,11 @@ void hs_task_set_clear(hs_task_set *s)
     s->n = s->cap = 0;
 }
 
-hs_status hs_task_set_write(const hs_task_set *s, const char *path, hs_error *err)
+hs_status hs_task_set_append(const hs_task_set *s, int n_max, FILE *f, const char *path, hs_error *err)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return hs_fail(err, HS_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
     hs_status rc = HS_OK;
-    for (int i = 0; i < s->n && rc == HS_OK; i++) {
+    int n = n_max >= 0 && n_max < s->n ? n_max : s->n;
+    for (int i = 0; i < n && rc == HS_OK; i++) {
         const hs_task_prompt *p = &s->v[i];
         char id[64];
         snprintf(id, sizeof id, "%s-%04d", s->name, i);
@@ -154,6 +152,15 @@ hs_status hs_task_set_write(const hs_task_set *s, const char *path, hs_error *er
         json_decref(meta);
         json_decref(line);
     }
+    return rc;
+}
+
+hs_status hs_task_set_write(const hs_task_set *s, const char *path, hs_error *err)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return hs_fail(err, HS_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    hs_status rc = hs_task_set_append(s, -1, f, path, err);
     if (fclose(f) != 0 && rc == HS_OK)
         rc = hs_fail(err, HS_ERR_IO, "%s: write error: %s", path, strerror(errno));
     return rc;

@@ -11,6 +11,7 @@
 #define HS_DATASETS_TASK_SET_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "headscope.h"
 
@@ -48,6 +49,9 @@ void hs_task_set_clear(hs_task_set *s);
 /* Writes the set as JSONL: {"id": "<name>-0000", "clean", "corrupted", "answer", "wrong", "meta"}
  * (absent fields left out; "text" is then the clean prompt, as prompts.h reads it). */
 hs_status hs_task_set_write(const hs_task_set *s, const char *path, hs_error *err);
+/* The same lines for the first n_max prompts (all when n_max < 0), appended to an open file; path
+ * names it in messages. */
+hs_status hs_task_set_append(const hs_task_set *s, int n_max, FILE *f, const char *path, hs_error *err);
 
 /* A generator: appends spec->n prompts to out (whose name it sets). HS_ERR_ARG for a bad spec. */
 typedef hs_status (*hs_task_generate_fn)(const hs_task_spec *spec, hs_task_set *out, hs_error *err);

@@ -43,7 +43,7 @@ int test_eval_task_metrics(void)
     CHECK(set.n == 4 && set.n_skipped == 1);
     CHECK(set.prompts[2].wrong == -1 && set.prompts[0].wrong >= 0);
     hs_task_eval ev;
-    CHECK_OK(hs_task_eval_run(m, &set, &ev, &err), &err);
+    CHECK_OK(hs_task_eval_run(m, &set, NULL, &ev, &err), &err);
     /* recomputed from the logits of each prompt */
     int V = m->cfg.d_vocab;
     float *logits = malloc((size_t)64 * V * sizeof *logits);

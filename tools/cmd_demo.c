@@ -60,31 +60,19 @@ static int write_prompts(const char *out, const char *prompts_path)
         return fail("write", prompts_path);
     for (int t = 0; t < N_DEMO_TASKS; t++) {
         const hs_task_info *info = hs_task_find(demo_tasks[t].task);
-        hs_task_spec spec = {.n = demo_tasks[t].n_eval, .seed = 1, .split = HS_TASK_HELDOUT};
-        hs_task_set set = {0}, head = {0};
-        snprintf(path, sizeof path, "%s/tasks/%s.jsonl", out, demo_tasks[t].task);
         if (!info) {
             fclose(all);
             fprintf(stderr, "headscope demo: no prompt set '%s'\n", demo_tasks[t].task);
             return 1;
         }
+        hs_task_spec spec = {.n = demo_tasks[t].n_eval, .seed = 1, .split = HS_TASK_HELDOUT};
+        hs_task_set set = {0};
+        snprintf(path, sizeof path, "%s/tasks/%s.jsonl", out, demo_tasks[t].task);
         hs_status rc = info->generate(&spec, &set, &err);
         if (rc == HS_OK)
             rc = hs_task_set_write(&set, path, &err);
-        if (rc == HS_OK) { /* the first n_record lines, appended to the recorded set */
-            head = set, head.n = demo_tasks[t].n_record < set.n ? demo_tasks[t].n_record : set.n;
-            char tmp[4200];
-            snprintf(tmp, sizeof tmp, "%s.head", path);
-            if ((rc = hs_task_set_write(&head, tmp, &err)) == HS_OK) {
-                FILE *f = fopen(tmp, "r");
-                char line[8192];
-                while (f && fgets(line, sizeof line, f))
-                    fputs(line, all);
-                if (f)
-                    fclose(f);
-                unlink(tmp);
-            }
-        }
+        if (rc == HS_OK) /* the first n_record prompts are also recorded */
+            rc = hs_task_set_append(&set, demo_tasks[t].n_record, all, prompts_path, &err);
         hs_task_set_clear(&set);
         if (rc != HS_OK) {
             fclose(all);
@@ -249,7 +237,7 @@ int cmd_demo(int argc, char **argv)
         hs_task_prompts tp = {0};
         hs_task_eval ev;
         snprintf(path, sizeof path, "%s/tasks/%s.jsonl", out, demo_tasks[t].task);
-        if (hs_task_prompts_load(model, path, 0, &tp, &err) != HS_OK || hs_task_eval_run(model, &tp, &ev, &err) != HS_OK)
+        if (hs_task_prompts_load(model, path, 0, &tp, &err) != HS_OK || hs_task_eval_run(model, &tp, NULL, &ev, &err) != HS_OK)
             status = cli_fail("demo", &err);
         else
             fprintf(f, "  %-16s %7d %7.3f %9.3f %10.3f\n", demo_tasks[t].task, ev.n, ev.top1, ev.pair_acc,
