@@ -39,8 +39,36 @@ hs_status hs_corpus_write(const char *path, const hs_corpus_spec *spec, hs_corpu
     hs_corpus_stats s = {0};
     int n_tasks;
     const hs_task_info *tasks = hs_tasks(&n_tasks);
-    task_pool pools[16] = {{0}};
-    for (int i = 0; i < n_tasks && i < 16; i++)
+    if (n_tasks > HS_CORPUS_MAX_TASKS)
+        return hs_fail(err, HS_ERR_INTERNAL, "corpus: %d tasks, at most %d", n_tasks, HS_CORPUS_MAX_TASKS);
+    int mix[3] = {45, 40, 15}, weight[HS_CORPUS_MAX_TASKS], weight_sum = 0;
+    if (spec->mix[0] || spec->mix[1] || spec->mix[2]) {
+        if (spec->mix[0] < 0 || spec->mix[1] < 0 || spec->mix[2] < 0 || spec->mix[0] + spec->mix[1] + spec->mix[2] != 100)
+            return hs_fail(err, HS_ERR_ARG, "corpus: the mix %d/%d/%d (tasks/stories/repeats) must be >= 0 and sum to 100",
+                           spec->mix[0], spec->mix[1], spec->mix[2]);
+        memcpy(mix, spec->mix, sizeof mix);
+    }
+    for (int i = 0; i < n_tasks; i++)
+        weight_sum += spec->task_weight[i];
+    for (int i = 0; i < n_tasks; i++) {
+        if (spec->task_weight[i] < 0)
+            return hs_fail(err, HS_ERR_ARG, "corpus: task weight of %s is negative", tasks[i].name);
+        weight[i] = weight_sum ? spec->task_weight[i] : 1;
+    }
+    if (!weight_sum)
+        weight_sum = n_tasks;
+    /* reduce by the common divisor, so that proportional weights (2:2:... as 1:1:...) draw alike */
+    int g = weight_sum;
+    for (int i = 0; i < n_tasks; i++)
+        for (int a = weight[i]; a;) {
+            int t = g % a;
+            g = a, a = t;
+        }
+    for (int i = 0; i < n_tasks; i++)
+        weight[i] /= g;
+    weight_sum /= g;
+    task_pool pools[HS_CORPUS_MAX_TASKS] = {{0}};
+    for (int i = 0; i < n_tasks; i++)
         pools[i].task = &tasks[i];
     FILE *f = fopen(path, "w");
     if (!f)
@@ -52,8 +80,11 @@ hs_status hs_corpus_write(const char *path, const hs_corpus_spec *spec, hs_corpu
     while (s.bytes < target && rc == HS_OK) {
         int kind = hs_rng_below(&r, 100);
         size_t n = 0;
-        if (kind < 45) {
-            task_pool *p = &pools[hs_rng_below(&r, n_tasks)];
+        if (kind < mix[0]) {
+            int t = 0; /* weighted draw; equal weights draw exactly as hs_rng_below(n_tasks) */
+            for (int x = hs_rng_below(&r, weight_sum); x >= weight[t]; t++)
+                x -= weight[t];
+            task_pool *p = &pools[t];
             int k = hs_rng_range(&r, 1, 4);
             for (int i = 0; i < k && rc == HS_OK; i++) {
                 const hs_task_prompt *q;
@@ -64,7 +95,7 @@ hs_status hs_corpus_write(const char *path, const hs_corpus_spec *spec, hs_corpu
                 s.task_examples++;
             }
             s.task_docs++;
-        } else if (kind < 85) {
+        } else if (kind < mix[0] + mix[1]) {
             n = hs_story(&r, text);
             fputs(text, f);
             s.stories++;
@@ -81,7 +112,7 @@ hs_status hs_corpus_write(const char *path, const hs_corpus_spec *spec, hs_corpu
     }
     if (fclose(f) != 0 && rc == HS_OK)
         rc = hs_fail(err, HS_ERR_IO, "%s: write error: %s", path, strerror(errno));
-    for (int i = 0; i < n_tasks && i < 16; i++)
+    for (int i = 0; i < n_tasks; i++)
         hs_task_set_clear(&pools[i].set);
     if (stats)
         *stats = s;

@@ -498,6 +498,67 @@ int test_datasets_corpus(void)
     return TEST_PASS;
 }
 
+/* --mix and --task-weights: a corpus of only MCQ and arithmetic documents in 3 : 1, and the default
+ * spec spelled out (45,40,15, equal weights) gives the default's bytes. */
+int test_datasets_corpus_mix(void)
+{
+    char a[512], b[512];
+    snprintf(a, sizeof a, "%s/mix_a.txt", test_tmpdir());
+    snprintf(b, sizeof b, "%s/mix_b.txt", test_tmpdir());
+    int n_tasks;
+    const hs_task_info *tasks = hs_tasks(&n_tasks);
+    hs_corpus_spec spec = {.size_mb = 0.3, .seed = 5, .mix = {100, 0, 0}};
+    int mcq = (int)(hs_task_find("mcq") - tasks), arith = (int)(hs_task_find("arithmetic") - tasks);
+    spec.task_weight[mcq] = 3;
+    spec.task_weight[arith] = 1;
+    hs_corpus_stats s;
+    hs_error err = {0};
+    CHECK_OK(hs_corpus_write(a, &spec, &s, &err), &err);
+    CHECK(s.stories == 0 && s.repeats == 0 && s.task_docs == s.docs);
+    size_t na;
+    char *da = slurp(a, &na);
+    CHECK(da);
+    int64_t n_mcq = 0, n_arith = 0, n_other = 0;
+    for (char *save = NULL, *doc = strtok_r(da, "<", &save); doc; doc = strtok_r(NULL, "<", &save)) {
+        if (!strncmp(doc, "|endoftext|>", 12))
+            doc += 12;
+        if (!*doc)
+            continue;
+        if (!strncmp(doc, "Question: Which of these", 24))
+            n_mcq++;
+        else if (strstr(doc, " = ") && !strchr(doc, ':'))
+            n_arith++;
+        else
+            n_other++;
+    }
+    free(da);
+    CHECK_MSG(n_other == 0 && n_mcq + n_arith == s.docs, "%lld mcq, %lld arithmetic, %lld other of %lld", (long long)n_mcq,
+              (long long)n_arith, (long long)n_other, (long long)s.docs);
+    double share = (double)n_mcq / (double)s.docs; /* expected 0.75; the count is in the thousands */
+    CHECK_MSG(share > 0.70 && share < 0.80, "MCQ share %.3f", share);
+    /* the defaults spelled out give the same bytes as the zeroed spec */
+    hs_corpus_spec d0 = {.size_mb = 0.2, .seed = 9}, d1 = {.size_mb = 0.2, .seed = 9, .mix = {45, 40, 15}};
+    for (int i = 0; i < n_tasks; i++)
+        d1.task_weight[i] = 2;
+    CHECK_OK(hs_corpus_write(a, &d0, NULL, &err), &err);
+    CHECK_OK(hs_corpus_write(b, &d1, NULL, &err), &err);
+    size_t n0, n1;
+    char *x0 = slurp(a, &n0), *x1 = slurp(b, &n1);
+    CHECK(x0 && x1 && n0 == n1 && !memcmp(x0, x1, n0));
+    free(x0), free(x1);
+    /* bad mixes and weights are named */
+    hs_corpus_spec bad = {.size_mb = 0.1, .mix = {50, 40, 20}};
+    CHECK(hs_corpus_write(a, &bad, NULL, &err) == HS_ERR_ARG && strstr(err.msg, "sum to 100"));
+    char msg[1024];
+    CHECK(test_run_headscope("dataset corpus --out /tmp/x.txt --mix 50,50", msg, sizeof msg) == 2 &&
+          strstr(msg, "--mix '50,50'"));
+    CHECK(test_run_headscope("dataset corpus --out /tmp/x.txt --task-weights nosuch=2", msg, sizeof msg) == 2 &&
+          strstr(msg, "no task 'nosuch'"));
+    CHECK(test_run_headscope("dataset corpus --out /tmp/x.txt --task-weights mcq=x", msg, sizeof msg) == 2 &&
+          strstr(msg, "'mcq=x'"));
+    return TEST_PASS;
+}
+
 int test_datasets_answers_single_tokens(void)
 {
     /* train a tokenizer on a corpus as the toy models will, then: every answer and wrong answer of

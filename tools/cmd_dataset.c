@@ -268,7 +268,8 @@ static int dataset_task(int argc, char **argv)
 /* ---------------------------------------------------------------- the training corpus */
 
 static const char corpus_help[] =
-    "usage: headscope dataset corpus --out FILE.txt [--size-mb MB] [--seed S]\n"
+    "usage: headscope dataset corpus --out FILE.txt [--size-mb MB] [--seed S] [--mix T,S,R]\n"
+    "       [--task-weights TASK=W,...]\n"
     "Writes the training text of the project's toy models: documents separated by <|endoftext|>, drawn\n"
     "45 %% task examples (train-split prompts of the seven tasks, completed with their answers), 40 %%\n"
     "template stories whose characters recur, 15 %% blocks of random words repeated 2-4 times. Held-out\n"
@@ -276,16 +277,72 @@ static const char corpus_help[] =
     "\n"
     "  --out FILE          where to write (required)\n"
     "  --size-mb MB        stop after this many MB (default 4)\n"
-    "  --seed S            random seed (default 0)\n";
+    "  --seed S            random seed (default 0)\n"
+    "  --mix T,S,R         percent of documents that are task examples, stories, repeated blocks\n"
+    "                      (sum 100; default 45,40,15)\n"
+    "  --task-weights L    relative shares of the tasks among task documents, e.g.\n"
+    "                      colored-objects=3,mcq=3 (unlisted tasks weigh 1; default all equal)\n";
+
+/* "45,40,15" into mix; 0 on success, else prints why. */
+static int parse_mix(const char *s, int mix[3])
+{
+    int n = 0;
+    if (sscanf(s, "%d,%d,%d%n", &mix[0], &mix[1], &mix[2], &n) != 3 || s[n] || mix[0] < 0 || mix[1] < 0 ||
+        mix[2] < 0 || mix[0] + mix[1] + mix[2] != 100) {
+        fprintf(stderr, "headscope dataset corpus: --mix '%s' is not three percentages T,S,R >= 0 summing to 100\n", s);
+        return 1;
+    }
+    return 0;
+}
+
+/* "colored-objects=3,mcq=2" into weight (in hs_tasks() order; unlisted tasks weigh 1). */
+static int parse_task_weights(const char *s, int weight[HS_CORPUS_MAX_TASKS])
+{
+    int n_tasks;
+    const hs_task_info *tasks = hs_tasks(&n_tasks);
+    for (int i = 0; i < n_tasks; i++)
+        weight[i] = 1;
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *save = NULL, *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '='), *end;
+        long w = eq ? strtol(eq + 1, &end, 10) : -1;
+        if (!eq || end == eq + 1 || *end || w < 0 || w > 1000) {
+            fprintf(stderr, "headscope dataset corpus: --task-weights: '%s' is not TASK=W with W in 0..1000\n", item);
+            return 1;
+        }
+        *eq = 0;
+        const hs_task_info *t = hs_task_find(item);
+        if (!t) {
+            fprintf(stderr, "headscope dataset corpus: --task-weights: no task '%s' (see headscope dataset --help)\n",
+                    item);
+            return 1;
+        }
+        weight[t - tasks] = (int)w;
+    }
+    int sum = 0;
+    for (int i = 0; i < n_tasks; i++)
+        sum += weight[i];
+    if (!sum) {
+        fprintf(stderr, "headscope dataset corpus: --task-weights '%s' leaves every task at weight 0\n", s);
+        return 1;
+    }
+    return 0;
+}
 
 static int dataset_corpus(int argc, char **argv)
 {
     const char *out = NULL;
     double size_mb = 4;
     long long seed = 0;
-    enum { O_SIZE = 256, O_SEED };
-    static const struct option opts[] = {{"out", required_argument, 0, 'o'}, {"size-mb", required_argument, 0, O_SIZE},
-                                         {"seed", required_argument, 0, O_SEED}, {"help", no_argument, 0, 'h'},
+    hs_corpus_spec spec = {0};
+    enum { O_SIZE = 256, O_SEED, O_MIX, O_WEIGHTS };
+    static const struct option opts[] = {{"out", required_argument, 0, 'o'},
+                                         {"size-mb", required_argument, 0, O_SIZE},
+                                         {"seed", required_argument, 0, O_SEED},
+                                         {"mix", required_argument, 0, O_MIX},
+                                         {"task-weights", required_argument, 0, O_WEIGHTS},
+                                         {"help", no_argument, 0, 'h'},
                                          {0}};
     int c, bad = 0;
     char *end;
@@ -300,6 +357,8 @@ static int dataset_corpus(int argc, char **argv)
             }
             break;
         case O_SEED: bad |= parse_int("--seed", optarg, 0, INT64_MAX, &seed); break;
+        case O_MIX: bad |= parse_mix(optarg, spec.mix); break;
+        case O_WEIGHTS: bad |= parse_task_weights(optarg, spec.task_weight); break;
         case 'h': printf(corpus_help); return 0;
         default: return 2;
         }
@@ -310,7 +369,8 @@ static int dataset_corpus(int argc, char **argv)
         fprintf(stderr, "headscope dataset corpus: --out FILE is required\n");
         return 2;
     }
-    hs_corpus_spec spec = {.size_mb = size_mb, .seed = (uint64_t)seed};
+    spec.size_mb = size_mb;
+    spec.seed = (uint64_t)seed;
     hs_corpus_stats s;
     hs_error err = {0};
     if (hs_corpus_write(out, &spec, &s, &err) != HS_OK)
