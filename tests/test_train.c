@@ -1027,6 +1027,61 @@ int test_train_cli_resume(void)
     return TEST_PASS;
 }
 
+/* --init MODEL starts a new run from a trained model: with a zero learning rate the weights come back
+ * unchanged and the validation loss is the source run's (so the tokenizer and shape were taken over
+ * too); with a learning rate it trains on from there, far below a fresh model's first loss. */
+int test_train_cli_init(void)
+{
+    char dir[600], cmd[4096], out[8192], a[800], b[800];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    char corpus[700];
+    snprintf(corpus, sizeof corpus, "%s/corpus.txt", dir);
+    FILE *f = fopen(corpus, "w");
+    CHECK(f != NULL);
+    for (int i = 0; i < 300; i++)
+        fprintf(f, "%d little pigs went to market, %d stayed home. ", i % 7, i % 5);
+    fclose(f);
+    snprintf(cmd, sizeof cmd,
+             "train --corpus %s --out %s/src --layers 2 --d-model 32 --heads 2 --ctx 32 --batch 4 --threads 1 "
+             "--steps 40 --lr 3e-3 --eval-every 40",
+             corpus, dir);
+    CHECK_MSG(test_run_headscope(cmd, out, sizeof out) == 0, "%s", out);
+    const char *src_val = strstr(out, "validation loss ");
+    CHECK(src_val);
+    double v_src = atof(src_val + 16);
+    snprintf(cmd, sizeof cmd,
+             "train --init %s/src --corpus %s --out %s/same --batch 4 --threads 1 --steps 3 --lr 0 --min-lr 0 "
+             "--eval-every 3",
+             dir, corpus, dir);
+    CHECK_MSG(test_run_headscope(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(a, sizeof a, "%s/src/model.safetensors", dir);
+    snprintf(b, sizeof b, "%s/same/model.safetensors", dir);
+    CHECK_MSG(same_file(a, b), "--init with lr 0 changed the weights");
+    const char *same_val = strstr(out, "validation loss ");
+    CHECK(same_val && fabs(atof(same_val + 16) - v_src) < 1e-3);
+    snprintf(cmd, sizeof cmd,
+             "train --init %s/src --corpus %s --out %s/tuned --batch 4 --threads 1 --steps 10 --lr 1e-3 --eval-every 10",
+             dir, corpus, dir);
+    CHECK_MSG(test_run_headscope(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(a, sizeof a, "%s/tuned/train_log.csv", dir);
+    f = fopen(a, "r");
+    char line[256];
+    double first_loss = 0;
+    CHECK(f && fgets(line, sizeof line, f) && fgets(line, sizeof line, f) &&
+          sscanf(line, "%*d,%*[^,],%lf", &first_loss) == 1);
+    fclose(f);
+    CHECK_MSG(first_loss < v_src + 0.3 && first_loss < log(257.0) - 1, "first fine-tuning loss %g (source's validation "
+              "loss %g, a fresh model's about %g)", first_loss, v_src, log(257.0));
+    /* refusals */
+    snprintf(cmd, sizeof cmd, "train --init %s/src --corpus %s --out %s/x --layers 3", dir, corpus, dir);
+    CHECK(test_run_headscope(cmd, out, sizeof out) == 2 && strstr(out, "--init") && strstr(out, "--layers"));
+    snprintf(cmd, sizeof cmd, "train --init %s/src --resume %s/src --corpus %s --out %s/x", dir, dir, corpus, dir);
+    CHECK(test_run_headscope(cmd, out, sizeof out) == 2 && strstr(out, "one"));
+    snprintf(cmd, sizeof cmd, "train --init %s/nothing --corpus %s --out %s/x", dir, corpus, dir);
+    CHECK(test_run_headscope(cmd, out, sizeof out) != 0 && strstr(out, "--init") && strstr(out, "nothing"));
+    return TEST_PASS;
+}
+
 /* Bad input is refused with a message naming what is wrong; nothing is computed. */
 int test_train_bad_input(void)
 {

@@ -28,6 +28,7 @@ static void usage(FILE *f)
             "       [--seed 0] [--eval-every STEPS/10] [--val-fraction 0.1] [--threads N] [--stop-after N]\n"
             "       [--save-every N]\n"
             "       headscope train --resume DIR --corpus FILE --out DIR [--steps N] [options]\n"
+            "       headscope train --init MODEL --corpus FILE --out DIR [options]\n"
             "Trains a GPT-2 (pre-LayerNorm blocks, GELU, tied unembedding) from scratch on a UTF-8 text\n"
             "file, read whole as one stream (JSONL prompt sets are not read), tokenised with the given\n"
             "Hugging Face tokenizer (tokenizer.json or a directory of tokenizer files), or byte by byte\n"
@@ -41,7 +42,8 @@ static void usage(FILE *f)
             "steps. --stop-after N stops after step N\n"
             "of --steps; --resume DIR continues a saved run on the same corpus with its settings (--steps,\n"
             "--lr, --min-lr, --warmup, --weight-decay, --clip, --eval-every may be changed) and exactly\n"
-            "the batches the uninterrupted run would have drawn.\n"
+            "the batches the uninterrupted run would have drawn. --init MODEL starts a new run (fresh\n"
+            "optimizer and schedule) from a trained gpt2 model's weights, shape and tokenizer: fine-tuning.\n"
             "--threads N runs each step on N threads, each with a share of the batch and single-threaded\n"
             "BLAS (default: the online CPUs, at most --batch); results are reproducible for a given seed\n"
             "and thread count, and for the BLAS kernels: on a CPU OpenBLAS cannot name, headscope picks its\n"
@@ -294,7 +296,7 @@ static void fill(double *v, double with)
 
 int cmd_train(int argc, char **argv)
 {
-    const char *corpus = NULL, *out = NULL, *tok_path = NULL, *resume = NULL;
+    const char *corpus = NULL, *out = NULL, *tok_path = NULL, *resume = NULL, *init = NULL;
     double layers = NAN, d_model = NAN, heads = NAN, ctx = NAN, batch = NAN, steps = NAN, lr = NAN, min_lr = NAN,
            warmup = NAN, wd = NAN, clip = NAN, seed = NAN, eval_every = NAN, val_frac = NAN, threads = 0,
            stop_after = 0, save_every = 0;
@@ -309,7 +311,7 @@ int cmd_train(int argc, char **argv)
         {"seed", required_argument, 0, 's'},         {"eval-every", required_argument, 0, 'e'},
         {"val-fraction", required_argument, 0, 'v'}, {"threads", required_argument, 0, 'j'},
         {"resume", required_argument, 0, 'R'},       {"stop-after", required_argument, 0, 'x'},
-        {"save-every", required_argument, 0, 'E'},
+        {"save-every", required_argument, 0, 'E'},   {"init", required_argument, 0, 'I'},
         {"help", no_argument, 0, 'h'},               {0}};
     int c, idx;
     while ((c = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
@@ -319,6 +321,7 @@ int cmd_train(int argc, char **argv)
         case 'o': out = optarg; break;
         case 't': tok_path = optarg; break;
         case 'R': resume = optarg; break;
+        case 'I': init = optarg; break;
         case 'L': ok = parse_num("layers", optarg, 1, 64, &layers); break;
         case 'D': ok = parse_num("d-model", optarg, 1, 8192, &d_model); break;
         case 'H': ok = parse_num("heads", optarg, 1, 1024, &heads); break;
@@ -348,6 +351,15 @@ int cmd_train(int argc, char **argv)
     }
     if (!corpus || !out) {
         fprintf(stderr, "headscope train: --corpus FILE and --out DIR are required (--help for all options)\n");
+        return 2;
+    }
+    if (resume && init) {
+        fprintf(stderr, "headscope train: --resume continues a run, --init starts one from a model: give one\n");
+        return 2;
+    }
+    if (init && (!isnan(layers) || !isnan(d_model) || !isnan(heads))) {
+        fprintf(stderr, "headscope train: --init %s: the shape comes from the model (no --layers, --d-model, --heads)\n",
+                init);
         return 2;
     }
     if (resume) {
@@ -398,6 +410,17 @@ int cmd_train(int argc, char **argv)
                     resume, saved.step);
             goto done;
         }
+    } else if (init) {
+        /* fine-tuning: the model's weights and shape, its tokenizer unless one is given, a fresh optimizer */
+        if (hs_model_open(init, NULL, &m, &err) != HS_OK || hs_train_dims_of_model(m, &dims, &err) != HS_OK) {
+            fprintf(stderr, "headscope train: --init %s: %s\n", init, err.msg);
+            goto done;
+        }
+        if (!tok_path)
+            tok_path = init;
+        byte_tokens = 0;
+        layers = dims.n_layers, d_model = dims.d_model, heads = dims.n_heads;
+        fill(&ctx, dims.n_ctx);
     } else {
         byte_tokens = tok_path == NULL;
     }
@@ -431,7 +454,7 @@ int cmd_train(int argc, char **argv)
         status = 2;
         goto done;
     }
-    if (resume && ctx > dims.n_ctx) {
+    if ((resume || init) && ctx > dims.n_ctx) {
         fprintf(stderr, "headscope train: --ctx %d is beyond the checkpoint's context %d\n", (int)ctx, dims.n_ctx);
         status = 2;
         goto done;
@@ -455,9 +478,9 @@ int cmd_train(int argc, char **argv)
         bos = hs_tokenizer_bos_id(tok);
         eos = hs_tokenizer_eos_id(tok);
     }
-    if (resume && vocab != dims.d_vocab && !(byte_tokens && dims.d_vocab >= 257)) {
-        fprintf(stderr, "headscope train: --resume %s: the tokenizer has %d tokens, the model %d\n", resume, vocab,
-                dims.d_vocab);
+    if ((resume || init) && vocab != dims.d_vocab && !(byte_tokens && dims.d_vocab >= 257)) {
+        fprintf(stderr, "headscope train: --%s %s: the tokenizer has %d tokens, the model %d\n", resume ? "resume" : "init",
+                resume ? resume : init, vocab, dims.d_vocab);
         goto done;
     }
     if (!(text = read_file(corpus, &n_text)))
@@ -488,7 +511,7 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
 
-    if (!resume)
+    if (!resume && !init)
         dims = (hs_gpt2_dims){(int)layers, (int)d_model, (int)heads, vocab, (int)ctx};
     if (hs_train_model_new(&dims, (int)batch, (int)ctx, HS_BACKEND_CPU, &tm, &err) != HS_OK ||
         hs_train_set_threads(tm, (int)threads, &err) != HS_OK) {
@@ -505,7 +528,16 @@ int cmd_train(int argc, char **argv)
         hs_model_close(m); /* its files may be rewritten below when --out is the same directory */
         m = NULL;
     } else {
-        hs_gpt2_init(&dims, params, (uint64_t)seed);
+        if (init) {
+            if (hs_train_load_model(tm, m, &err) != HS_OK) {
+                status = cli_fail("train", &err);
+                goto done;
+            }
+            hs_model_close(m);
+            m = NULL;
+        } else {
+            hs_gpt2_init(&dims, params, (uint64_t)seed);
+        }
         ao.weight_decay = (float)wd;
         if (hs_adamw_new(&dims, &ao, &opt, &err) != HS_OK) {
             status = cli_fail("train", &err);
