@@ -1,7 +1,7 @@
 /* cmd_demo.c — `headscope demo [--out DIR] [--model PATH]`: the main job on the embedded default, the
  * toy model headscope trains and ships (models/, see its model card). The demo writes held-out
- * task prompts (IOI, greater-than, colored objects, factual recall, arithmetic) and repeated random
- * blocks, records both into DIR/run.db as `headscope run` does, measures the model on each task,
+ * task prompts (all seven tasks: IOI, greater-than, colored objects, factual recall, MCQ, arithmetic,
+ * MQAR) and repeated random blocks, records both into DIR/run.db as `headscope run` does, measures the model on each task,
  * runs the analyses (head detectors on the repeated blocks; attention sinks, the logit lens and
  * direct logit attribution on the tasks) and writes DIR/summary.txt and the report
  * DIR/report/index.html. */
@@ -38,7 +38,8 @@ static const struct {
     int n_eval, n_record; /* prompts measured; of which the first n_record are recorded */
 } demo_tasks[] = {
     {"ioi", 200, 12},      {"greater-than", 200, 4}, {"colored-objects", 200, 4},
-    {"factual", 200, 4},   {"arithmetic", 200, 4},
+    {"factual", 200, 4},   {"mcq", 200, 4},          {"arithmetic", 200, 4},
+    {"mqar", 200, 4},
 };
 #define N_DEMO_TASKS (int)(sizeof demo_tasks / sizeof demo_tasks[0])
 
