@@ -976,6 +976,18 @@ static int same_file(const char *a, const char *b)
     return same;
 }
 
+/* A small repetitive corpus (about 13 KB) in dir/corpus.txt, its path into path; 0 on success. */
+static int write_pigs_corpus(const char *dir, char *path, size_t cap)
+{
+    snprintf(path, cap, "%s/corpus.txt", dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    for (int i = 0; i < 300; i++)
+        fprintf(f, "%d little pigs went to market, %d stayed home. ", i % 7, i % 5);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
 /* A run stopped with --stop-after and continued with --resume writes the same weights and log as
  * the uninterrupted run: the optimizer state is saved, and each step's batches depend only on the
  * seed and the step. */
@@ -984,12 +996,7 @@ int test_train_cli_resume(void)
     char dir[600], cmd[2048], out[8192], a[800], b[800];
     snprintf(dir, sizeof dir, "%s", test_tmpdir());
     char corpus[700];
-    snprintf(corpus, sizeof corpus, "%s/corpus.txt", dir);
-    FILE *f = fopen(corpus, "w");
-    CHECK(f != NULL);
-    for (int i = 0; i < 300; i++)
-        fprintf(f, "%d little pigs went to market, %d stayed home. ", i % 7, i % 5);
-    fclose(f);
+    CHECK(write_pigs_corpus(dir, corpus, sizeof corpus) == 0);
     const char *opts = "--layers 2 --d-model 32 --heads 2 --ctx 32 --batch 4 --threads 2 --eval-every 4";
     snprintf(cmd, sizeof cmd, "train --corpus %s --out %s/whole %s --steps 12", corpus, dir, opts);
     CHECK_MSG(test_run_headscope(cmd, out, sizeof out) == 0, "%s", out);
@@ -1035,12 +1042,7 @@ int test_train_cli_init(void)
     char dir[600], cmd[4096], out[8192], a[800], b[800];
     snprintf(dir, sizeof dir, "%s", test_tmpdir());
     char corpus[700];
-    snprintf(corpus, sizeof corpus, "%s/corpus.txt", dir);
-    FILE *f = fopen(corpus, "w");
-    CHECK(f != NULL);
-    for (int i = 0; i < 300; i++)
-        fprintf(f, "%d little pigs went to market, %d stayed home. ", i % 7, i % 5);
-    fclose(f);
+    CHECK(write_pigs_corpus(dir, corpus, sizeof corpus) == 0);
     snprintf(cmd, sizeof cmd,
              "train --corpus %s --out %s/src --layers 2 --d-model 32 --heads 2 --ctx 32 --batch 4 --threads 1 "
              "--steps 40 --lr 3e-3 --eval-every 40",
@@ -1064,7 +1066,7 @@ int test_train_cli_init(void)
              dir, corpus, dir);
     CHECK_MSG(test_run_headscope(cmd, out, sizeof out) == 0, "%s", out);
     snprintf(a, sizeof a, "%s/tuned/train_log.csv", dir);
-    f = fopen(a, "r");
+    FILE *f = fopen(a, "r");
     char line[256];
     double first_loss = 0;
     CHECK(f && fgets(line, sizeof line, f) && fgets(line, sizeof line, f) &&
