@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/error.h"
 
@@ -175,6 +176,15 @@ hs_status hs_gpt2_checkpoint_write(const char *dir, const hs_gpt2_ckpt_spec *s, 
     HS_TRY(write_json(path, cfg, err));
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
     HS_TRY(tokenizer_src ? copy_tokenizer(tokenizer_src, dir, err) : hs_byte_tokenizer_write(path, err));
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
+    if (s->add_bos) {
+        json_t *tc = json_pack("{s:b}", "add_bos_token", 1);
+        if (!tc)
+            return hs_fail(err, HS_ERR_NOMEM, "%s: out of memory", path);
+        HS_TRY(write_json(path, tc, err));
+    } else if (unlink(path) != 0 && errno != ENOENT) {
+        return hs_fail(err, HS_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));
+    }
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     return hs_st_write(path, entries, n, err);
 }

@@ -59,7 +59,7 @@ hs_status hs_random_model_write(const char *dir, const hs_random_model_spec *s, 
     ADD(1, 1, d, 0, "ln_f.weight");
     ADD(2, 1, d, 0, "ln_f.bias");
 #undef ADD
-    hs_gpt2_ckpt_spec ck = {s->n_layers, s->d_model, s->n_heads, s->n_ctx, s->d_vocab, 256, 256};
+    hs_gpt2_ckpt_spec ck = {s->n_layers, s->d_model, s->n_heads, s->n_ctx, s->d_vocab, 256, 256, 0};
     rc = hs_gpt2_checkpoint_write(dir, &ck, e, n, NULL, err);
 done:
     if (bufs)

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "base/mapped_file.h"
 #include "base/rng.h"
 #include "hooks/kernels.h"
 #include "hooks/model.h"
@@ -743,7 +745,7 @@ int test_train_checkpoint_roundtrip(void)
     CHECK(p && tm);
     char dir[600];
     snprintf(dir, sizeof dir, "%s/trained", test_tmpdir());
-    CHECK_OK(hs_train_save(tm, dir, NULL, 256, 256, &err), &err);
+    CHECK_OK(hs_train_save(tm, dir, NULL, 256, 256, 0, &err), &err);
     hs_model *m;
     CHECK_OK(hs_model_open(dir, NULL, &m, &err), &err);
     CHECK(hs_model_tokenizer(m) != NULL);
@@ -1081,6 +1083,46 @@ int test_train_cli_init(void)
     CHECK(test_run_headscope(cmd, out, sizeof out) == 2 && strstr(out, "one"));
     snprintf(cmd, sizeof cmd, "train --init %s/nothing --corpus %s --out %s/x", dir, corpus, dir);
     CHECK(test_run_headscope(cmd, out, sizeof out) != 0 && strstr(out, "--init") && strstr(out, "nothing"));
+    return TEST_PASS;
+}
+
+/* The BOS rule of a trained model: a corpus that separates documents with <|endoftext|> taught the
+ * model that text begins after it, so the checkpoint says prompts begin with it
+ * (tokenizer_config.json) and every command prepends it; a corpus without it (or bytes) says
+ * nothing, and a rerun into the same folder removes a stale rule. */
+int test_train_bos_rule(void)
+{
+    char dir[600], cmd[4096], out[8192], corpus[700], tok[800], cfg[800];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    snprintf(tok, sizeof tok, "%s/tokenizer.json", dir);
+    CHECK(write_pigs_corpus(dir, corpus, sizeof corpus) == 0);
+    char docs[700];
+    snprintf(docs, sizeof docs, "%s/docs.txt", dir);
+    FILE *f = fopen(docs, "w");
+    CHECK(f != NULL);
+    for (int i = 0; i < 300; i++)
+        fprintf(f, "%d little pigs went to market.<|endoftext|>", i % 7);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "tokenizer train --corpus %s --vocab-size 500 --out %s", docs, tok);
+    CHECK_MSG(test_run_headscope(cmd, out, sizeof out) == 0, "%s", out);
+    const char *opts = "--layers 1 --d-model 16 --heads 2 --ctx 16 --batch 2 --threads 1 --steps 2";
+    snprintf(cmd, sizeof cmd, "train --corpus %s --tokenizer %s --out %s/m %s", docs, tok, dir, opts);
+    CHECK_MSG(test_run_headscope(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(cfg, sizeof cfg, "%s/m/tokenizer_config.json", dir);
+    size_t n = 0;
+    char *text = NULL;
+    hs_error err = {0};
+    CHECK_OK(hs_read_file(cfg, &text, &n, &err), &err);
+    CHECK_MSG(strstr(text, "\"add_bos_token\": true"), "%s: %s", cfg, text);
+    free(text);
+    snprintf(cmd, sizeof cmd, "tokenize --model %s/m --bos --json 'little'", dir);
+    CHECK_MSG(test_run_headscope(cmd, out, sizeof out) == 0 && strstr(out, "\"<|endoftext|>\""), "%s", out);
+    /* the same folder retrained on a corpus without the token: the rule goes */
+    snprintf(cmd, sizeof cmd, "train --corpus %s --tokenizer %s --out %s/m %s", corpus, tok, dir, opts);
+    CHECK_MSG(test_run_headscope(cmd, out, sizeof out) == 0, "%s", out);
+    CHECK(access(cfg, F_OK) != 0);
+    snprintf(cmd, sizeof cmd, "tokenize --model %s/m --bos --json 'little'", dir);
+    CHECK_MSG(test_run_headscope(cmd, out, sizeof out) == 0 && !strstr(out, "endoftext"), "%s", out);
     return TEST_PASS;
 }
 

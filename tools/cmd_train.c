@@ -44,6 +44,8 @@ static void usage(FILE *f)
             "--lr, --min-lr, --warmup, --weight-decay, --clip, --eval-every may be changed) and exactly\n"
             "the batches the uninterrupted run would have drawn. --init MODEL starts a new run (fresh\n"
             "optimizer and schedule) from a trained gpt2 model's weights, shape and tokenizer: fine-tuning.\n"
+            "When the corpus separates documents with the tokenizer's <|endoftext|>, DIR/tokenizer_config.json\n"
+            "says prompts begin with it (add_bos_token), and headscope's commands prepend it.\n"
             "--threads N runs each step on N threads, each with a share of the batch and single-threaded\n"
             "BLAS (default: the online CPUs, at most --batch); results are reproducible for a given seed\n"
             "and thread count, and for the BLAS kernels: on a CPU OpenBLAS cannot name, headscope picks its\n"
@@ -92,6 +94,7 @@ typedef struct saver {
     hs_adamw *opt;
     const char *out, *tok_path;
     int32_t bos, eos;
+    int add_bos; /* the corpus separates documents with bos: prompts should begin with it */
     hs_train_state ts; /* the run's settings; step is set per save */
 } saver;
 
@@ -103,7 +106,7 @@ static int save_all(saver *sv, const hs_train_record *recs, long done)
 {
     hs_error err = {0};
     sv->ts.step = done;
-    if (hs_train_save(sv->tm, sv->out, sv->tok_path, sv->bos, sv->eos, &err) != HS_OK ||
+    if (hs_train_save(sv->tm, sv->out, sv->tok_path, sv->bos, sv->eos, sv->add_bos, &err) != HS_OK ||
         hs_train_state_save(sv->out, &sv->ts, sv->opt, &err) != HS_OK)
         return cli_fail("train", &err);
     return write_log(sv->out, recs, done) || write_plot(sv->out, recs, done);
@@ -556,7 +559,11 @@ int cmd_train(int argc, char **argv)
     pg.tty = isatty(2);
     pg.stop_after = (long)stop_after;
     pg.save_every = (long)save_every;
+    int corpus_has_bos = 0;
+    for (size_t i = 0; i < n_ids && !corpus_has_bos && !byte_tokens; i++)
+        corpus_has_bos = ids[i] == bos;
     saver sv = {.tm = tm, .opt = opt, .out = out, .tok_path = tok_path, .bos = bos, .eos = eos,
+                .add_bos = corpus_has_bos,
                 .ts = {.steps = (long)steps, .seed = (uint64_t)seed, .batch = (int)batch, .ctx = (int)ctx,
                        .lr = (float)lr, .min_lr = (float)min_lr, .clip = (float)clip, .warmup = (long)warmup,
                        .eval_every = (long)eval_every, .val_fraction = val_frac, .byte_tokens = byte_tokens}};

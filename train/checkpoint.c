@@ -9,7 +9,7 @@
 #include "hooks/model.h"
 
 hs_status hs_train_save(hs_train_model *tm, const char *dir, const char *tokenizer_src, int32_t bos_id,
-                        int32_t eos_id, hs_error *err)
+                        int32_t eos_id, int add_bos, hs_error *err)
 {
     const hs_gpt2_dims *d = hs_train_dims(tm);
     int nt = hs_gpt2_tensor_count(d);
@@ -43,7 +43,7 @@ hs_status hs_train_save(hs_train_model *tm, const char *dir, const char *tokeniz
             e[i].data = dst;
         }
     }
-    hs_gpt2_ckpt_spec spec = {d->n_layers, d->d_model, d->n_heads, d->n_ctx, d->d_vocab, bos_id, eos_id};
+    hs_gpt2_ckpt_spec spec = {d->n_layers, d->d_model, d->n_heads, d->n_ctx, d->d_vocab, bos_id, eos_id, add_bos};
     rc = hs_gpt2_checkpoint_write(dir, &spec, e, nt, tokenizer_src, err);
 done:
     free(conv);

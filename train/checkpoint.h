@@ -10,9 +10,11 @@
 
 /* Writes DIR/config.json, DIR/model.safetensors (F32) and DIR/tokenizer.json (a copy of
  * tokenizer_src, or the byte-level tokenizer when NULL); bos_id/eos_id go to config.json (-1:
- * null). DIR is created when missing; existing files are replaced. */
+ * null). add_bos: prompts should begin with bos_id (DIR/tokenizer_config.json says so), as when the
+ * training text separated its documents with that token. DIR is created when missing; existing
+ * files are replaced. */
 hs_status hs_train_save(hs_train_model *tm, const char *dir, const char *tokenizer_src, int32_t bos_id,
-                        int32_t eos_id, hs_error *err);
+                        int32_t eos_id, int add_bos, hs_error *err);
 
 /* Dimensions of an opened model, and HS_ERR_UNSUPPORTED (naming what differs) unless it is a GPT-2
  * this trainer can train: LayerNorm, GELU tanh, d_mlp = 4·d_model, learned positions, tied

@@ -53,7 +53,7 @@ fi
     --task-weights colored-objects=4,mcq=4,arithmetic=8,factual=2,greater-than=2
 "$hs" train --init stage2 --corpus corpus3.txt --out model --batch 16 --steps 6000 --lr 5e-4 --seed 0 \
     --threads 2 --eval-every 1000
-for f in tokenizer.json model.safetensors; do
+for f in tokenizer.json tokenizer_config.json model.safetensors; do
     want=$(sha "$here/$f")
     got=$(sha "model/$f")
     if [ "$want" = "$got" ]; then echo "train.sh: $f identical ($got)"; else
