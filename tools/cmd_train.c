@@ -179,12 +179,21 @@ static int write_log(const char *dir, const hs_train_record *recs, long steps)
     return 0;
 }
 
-/* The loss curve: at most 200 points, each the mean training loss of its bucket of steps and the
- * last validation loss measured in it; validation points are joined by straight lines (interpolated
+/* The loss curve: one point per bucket of steps, the bucket a round size (1, 2, 5, 10, 20, ... steps)
+ * that leaves at most 200 buckets, each point the mean training loss of its bucket and the last
+ * validation loss measured in it, labelled with the bucket's last step; a first, empty point at step 0
+ * puts the axis labels on round steps. Validation points are joined by straight lines (interpolated
  * between evaluations; a gap before the first). */
 static int write_plot(const char *dir, const hs_train_record *recs, long steps)
 {
-    int n = steps < 200 ? (int)steps : 200;
+    long b = 0; /* bucket size: the smallest of 1, 2, 5, 10, 20, ... giving at most 200 buckets */
+    for (long k = 1; !b; k *= 10)
+        for (int m = 0; m < 3 && !b; m++) {
+            long c = k * (m == 0 ? 1 : m == 1 ? 2 : 5);
+            if ((steps + c - 1) / c <= 200)
+                b = c;
+        }
+    int n = (int)((steps + b - 1) / b) + 1;
     float *tr = malloc((size_t)n * sizeof *tr), *va = malloc((size_t)n * sizeof *va);
     char (*lab)[24] = malloc((size_t)n * 24);
     const char **labels = malloc((size_t)n * sizeof *labels);
@@ -195,8 +204,11 @@ static int write_plot(const char *dir, const hs_train_record *recs, long steps)
         fprintf(stderr, "headscope train: out of memory\n");
         goto done;
     }
-    for (int i = 0; i < n; i++) {
-        long lo = steps * i / n, hi = steps * (i + 1) / n;
+    tr[0] = va[0] = NAN;
+    snprintf(lab[0], 24, "0");
+    labels[0] = lab[0];
+    for (int i = 1; i < n; i++) {
+        long lo = b * (i - 1), hi = b * i < steps ? b * i : steps;
         double s = 0;
         va[i] = NAN;
         for (long j = lo; j < hi; j++) {
