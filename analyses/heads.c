@@ -9,8 +9,8 @@
 
 #include "analyses/score_table.h"
 #include "base/error.h"
-#include "hooks/model.h"
 #include "datasets/repeated_blocks.h"
+#include "hooks/model.h"
 
 enum { M_PREV, M_DUP, M_IND, M_ECHO, M_RIND, M_DIST, M_ENT };
 

@@ -2,6 +2,7 @@
 #include "analyses/score_table.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,19 +58,28 @@ hs_status hs_score_table_set_provenance(hs_score_table *t, json_t *options, cons
     return HS_OK;
 }
 
+/* Deletes the rows of (run_id, analysis) from table; an SQLite result code. */
+static int delete_rows(sqlite3 *db, const char *table, int64_t run_id, const char *analysis)
+{
+    char sql[96];
+    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE run_id = ?1 AND analysis = ?2", table);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_bind_int64(st, 1, run_id)) == SQLITE_OK &&
+        (rc = sqlite3_bind_text(st, 2, analysis, -1, SQLITE_STATIC)) == SQLITE_OK)
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* Replaces the (run, analysis) row of analysis_runs: the options it ran with, finished now. */
 static hs_status record_run(const hs_score_table *t, hs_store *store, int64_t run_id, hs_error *err)
 {
     sqlite3 *db = hs_store_db(store);
     sqlite3_stmt *st = NULL;
     hs_status rc = HS_OK;
-    if (sqlite3_prepare_v2(db, "DELETE FROM analysis_runs WHERE run_id = ?1 AND analysis = ?2", -1, &st, NULL) !=
-            SQLITE_OK ||
-        sqlite3_bind_int64(st, 1, run_id) != SQLITE_OK ||
-        sqlite3_bind_text(st, 2, t->analysis, -1, SQLITE_STATIC) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
-        goto fail;
-    sqlite3_finalize(st);
-    if (sqlite3_prepare_v2(db,
+    if (delete_rows(db, "analysis_runs", run_id, t->analysis) != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
                            "INSERT INTO analysis_runs (run_id, analysis, options, model_path, model_sha256, "
                            "tool_version, started_at, finished_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
                            "strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
@@ -118,16 +128,10 @@ size_t hs_score_table_rows(const hs_score_table *t)
 hs_status hs_score_table_write(const hs_score_table *t, hs_store *store, int64_t run_id, hs_error *err)
 {
     sqlite3 *db = hs_store_db(store);
-    sqlite3_stmt *del = NULL;
     hs_status rc = HS_OK;
-    if (sqlite3_prepare_v2(db, "DELETE FROM head_scores WHERE run_id = ?1 AND analysis = ?2", -1, &del, NULL) !=
-            SQLITE_OK ||
-        sqlite3_bind_int64(del, 1, run_id) != SQLITE_OK ||
-        sqlite3_bind_text(del, 2, t->analysis, -1, SQLITE_STATIC) != SQLITE_OK || sqlite3_step(del) != SQLITE_DONE) {
-        rc = hs_fail(err, HS_ERR_IO, "%s: deleting the earlier '%s' scores of run %lld: %s", hs_store_path_of(store),
-                     t->analysis, (long long)run_id, sqlite3_errmsg(db));
-        goto done;
-    }
+    if (delete_rows(db, "head_scores", run_id, t->analysis) != SQLITE_OK)
+        return hs_fail(err, HS_ERR_IO, "%s: deleting the earlier '%s' scores of run %lld: %s", hs_store_path_of(store),
+                       t->analysis, (long long)run_id, sqlite3_errmsg(db));
     for (size_t i = 0; i < t->n && rc == HS_OK; i++) {
         const score_row *r = &t->rows[i];
         rc = hs_store_put_head_score(store, run_id, t->analysis, r->metric, r->layer, r->head, r->prompt_id, r->value,
@@ -135,8 +139,6 @@ hs_status hs_score_table_write(const hs_score_table *t, hs_store *store, int64_t
     }
     if (rc == HS_OK && t->options)
         rc = record_run(t, store, run_id, err);
-done:
-    sqlite3_finalize(del);
     return rc;
 }
 

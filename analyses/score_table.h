@@ -24,9 +24,9 @@ hs_status hs_score_table_add(hs_score_table *t, const char *metric, int layer, i
 size_t hs_score_table_rows(const hs_score_table *t);
 
 /* What the analysis ran with: options as a JSON object (a jansson json_t, stolen even on failure;
- * NULL for none), the model path and sha256 (NULL when no model was used). When set, writing the table also replaces the analysis's row of
- * analysis_runs (run, analysis, options, model, tool version, finished now), so every head_scores
- * row is traceable to its settings. */
+ * NULL for none), the model path and sha256 (NULL when no model was used). When set, writing the
+ * table also replaces the analysis's row of analysis_runs (run, analysis, options, model, tool
+ * version, finished now), so every head_scores row is traceable to its settings. */
 struct json_t;
 hs_status hs_score_table_set_provenance(hs_score_table *t, struct json_t *options, const char *model_path,
                                         const char *model_sha256, hs_error *err);

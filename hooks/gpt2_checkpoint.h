@@ -18,9 +18,8 @@ typedef struct hs_gpt2_ckpt_spec {
  * (HF names, with or without the "transformer." prefix; Conv1D weights as [in, out]) and
  * the tokenizer: tokenizer_src copied byte for byte (a file becomes DIR/tokenizer.json; a directory
  * gives its tokenizer.json, encoder.json, vocab.bpe, vocab.json, merges.txt), or when NULL the byte-level
- * DIR/tokenizer.json (256 byte tokens, <|endoftext|> = 256, no merges); and the BOS rule (add_bos above).
- * Existing files are replaced; on
- * failure some of them may already be written. */
+ * DIR/tokenizer.json (256 byte tokens, <|endoftext|> = 256, no merges); and the BOS rule (add_bos
+ * above). Existing files are replaced; on failure some of them may already be written. */
 hs_status hs_gpt2_checkpoint_write(const char *dir, const hs_gpt2_ckpt_spec *spec, const hs_st_write_entry *entries,
                                    int n, const char *tokenizer_src, hs_error *err);
 

@@ -56,7 +56,8 @@ int cmd_eval(int argc, char **argv)
         hs_error err = {0};
         hs_task_prompts set = {0};
         hs_task_eval ev;
-        if (hs_task_prompts_load(m, argv[i], 0, &set, &err) != HS_OK || hs_task_eval_run(m, &set, NULL, &ev, &err) != HS_OK) {
+        if (hs_task_prompts_load(m, argv[i], 0, &set, &err) != HS_OK ||
+            hs_task_eval_run(m, &set, NULL, &ev, &err) != HS_OK) {
             status = cli_fail("eval", &err);
         } else if (csv) {
             printf("%s,%d,%.6f,%.6f,%.6f,%.6f,%d\n", argv[i], ev.n, ev.top1, ev.p_answer, ev.pair_acc, ev.logit_diff,

@@ -186,13 +186,12 @@ static int write_log(const char *dir, const hs_train_record *recs, long steps)
  * between evaluations; a gap before the first). */
 static int write_plot(const char *dir, const hs_train_record *recs, long steps)
 {
+    static const int mantissa[3] = {1, 2, 5};
     long b = 0; /* bucket size: the smallest of 1, 2, 5, 10, 20, ... giving at most 200 buckets */
     for (long k = 1; !b; k *= 10)
-        for (int m = 0; m < 3 && !b; m++) {
-            long c = k * (m == 0 ? 1 : m == 1 ? 2 : 5);
-            if ((steps + c - 1) / c <= 200)
-                b = c;
-        }
+        for (int m = 0; m < 3 && !b; m++)
+            if ((steps + k * mantissa[m] - 1) / (k * mantissa[m]) <= 200)
+                b = k * mantissa[m];
     int n = (int)((steps + b - 1) / b) + 1;
     float *tr = malloc((size_t)n * sizeof *tr), *va = malloc((size_t)n * sizeof *va);
     char (*lab)[24] = malloc((size_t)n * 24);
@@ -535,7 +534,7 @@ int cmd_train(int argc, char **argv)
     }
     size_t n_params = 0;
     float *params = hs_train_params(tm, &n_params);
-    if (resume) {
+    if (m) { /* --resume or --init: the saved weights */
         if (hs_train_load_model(tm, m, &err) != HS_OK) {
             status = cli_fail("train", &err);
             goto done;
@@ -543,16 +542,9 @@ int cmd_train(int argc, char **argv)
         hs_model_close(m); /* its files may be rewritten below when --out is the same directory */
         m = NULL;
     } else {
-        if (init) {
-            if (hs_train_load_model(tm, m, &err) != HS_OK) {
-                status = cli_fail("train", &err);
-                goto done;
-            }
-            hs_model_close(m);
-            m = NULL;
-        } else {
-            hs_gpt2_init(&dims, params, (uint64_t)seed);
-        }
+        hs_gpt2_init(&dims, params, (uint64_t)seed);
+    }
+    if (!resume) {
         ao.weight_decay = (float)wd;
         if (hs_adamw_new(&dims, &ao, &opt, &err) != HS_OK) {
             status = cli_fail("train", &err);
