@@ -7,14 +7,14 @@
 #
 #   bench/act.sh [MODEL]        (default ../shared/models/stories260K/stories260K.bin)
 #
-# Environment: BUILD=DIR (configured build tree; default the repository when configured in-tree),
+# Environment: BUILD=DIR (configured build tree; default build/ in the repository, as tools/setup.sh makes it),
 # WORK (default /tmp/headscope-bench/act), BETA (default 0.4).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(dirname "$here")
 MODEL=${1:-$src/../shared/models/stories260K/stories260K.bin}
 WORK=${WORK:-/tmp/headscope-bench/act}
-BUILD=${BUILD:-$src}
+BUILD=${BUILD:-$src/build}
 make -s -C "$BUILD" headscope >&2
 hs=$BUILD/headscope
 mkdir -p "$WORK"

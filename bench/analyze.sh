@@ -6,7 +6,7 @@
 #
 #   bench/analyze.sh
 #
-# Environment: BUILD=DIR (configured build tree; default the repository when configured in-tree),
+# Environment: BUILD=DIR (configured build tree; default build/ in the repository, as tools/setup.sh makes it),
 # MODEL (default /tmp/headscope-bench/gpt2-small-random, from bench/make_gpt2_small.py), TOKENIZER
 # (default ../shared/models/gpt2-tokenizer), N prompts (default 100), TOKENS (default 64), WORK.
 set -euo pipefail
@@ -17,10 +17,8 @@ TOKENIZER=${TOKENIZER:-$src/../shared/models/gpt2-tokenizer}
 N=${N:-100}
 TOKENS=${TOKENS:-64}
 WORK=${WORK:-/tmp/headscope-bench/analyze}
-if [ -z "${BUILD:-}" ]; then
-    if [ -f "$src/Makefile" ]; then BUILD=$src; else
-        echo "analyze.sh: configure a build tree and name it: BUILD=/tmp/build $0" >&2; exit 1; fi
-fi
+BUILD=${BUILD:-$src/build}
+[ -f "$BUILD/Makefile" ] || { echo "analyze.sh: $BUILD is not a configured build tree: run tools/setup.sh, or set BUILD=DIR" >&2; exit 1; }
 make -s -C "$BUILD" headscope >&2
 hs=$BUILD/headscope
 [ -f "$MODEL/model.safetensors" ] || python3 "$here/make_gpt2_small.py" "$MODEL" >&2

@@ -24,7 +24,7 @@
 #include <time.h>
 
 #include "headscope.h"
-#include "tools/blas_kernels.h"
+#include "backend/blas_kernels.h"
 
 /* What one observed pass keeps: every tensor the observers saw, each in its own malloc. */
 typedef struct cache {
@@ -100,7 +100,7 @@ static const char *const observed[] = {"blocks.*.attn.hook_pattern", "blocks.*.a
 
 int main(int argc, char **argv)
 {
-    cli_pick_blas_kernels(argv); /* the kernels the command line would use */
+    hs_pick_blas_kernels(argv); /* the kernels the command line would use */
     const char *dir = NULL;
     int B = 1, T = 128, reps = 5, warmup = 1, observe = 0;
     uint64_t seed = 1234;

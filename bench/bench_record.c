@@ -13,7 +13,7 @@
 #include "datasets/prompts.h"
 #include "hooks/recorder.h"
 #include "store/store.h"
-#include "tools/blas_kernels.h"
+#include "backend/blas_kernels.h"
 
 static double now(void)
 {
@@ -64,7 +64,7 @@ static double record(const hs_model *m, const hs_prompt_set *set, const hs_token
 
 int main(int argc, char **argv)
 {
-    cli_pick_blas_kernels(argv); /* the kernels the command line would use */
+    hs_pick_blas_kernels(argv); /* the kernels the command line would use */
     if (argc != 5) {
         fprintf(stderr, "usage: bench-record MODEL_DIR TOKENIZER PROMPTS.jsonl WORKDIR\n");
         return 2;

@@ -20,7 +20,7 @@
 #include "train/adamw.h"
 #include "train/gpt2_train.h"
 #include "train/trainer.h"
-#include "tools/blas_kernels.h"
+#include "backend/blas_kernels.h"
 
 static double now_s(void)
 {
@@ -37,7 +37,7 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    cli_pick_blas_kernels(argv); /* the kernels the command line would use */
+    hs_pick_blas_kernels(argv); /* the kernels the command line would use */
     int L = 4, C = 128, H = 4, T = 128, B = 8, V = 257, steps = 20, warmup = 3, threads = 1;
     unsigned long long seed = 0;
     for (int i = 1; i + 1 < argc; i += 2) {

@@ -9,7 +9,7 @@
 #   bench/forward.sh                      (from the repository root or anywhere)
 #
 # Environment:
-#   BUILD=DIR    a configured build tree (default: the repository, when configured in-tree);
+#   BUILD=DIR    a configured build tree (default: build/ in the repository, as tools/setup.sh makes it);
 #                bench/bench-forward is built there with `make bench/bench-forward` if needed
 #   MODEL=DIR    the model (default /tmp/headscope-bench/gpt2-small-random; written by
 #                bench/make_gpt2_small.py when absent, reused when present)
@@ -33,15 +33,8 @@ CONFIGS=${CONFIGS:-"1x128 8x128"}
 PYTHON=${PYTHON:-python3}
 
 # ---- the build
-if [ -z "${BUILD:-}" ]; then
-    if [ -f "$src/Makefile" ]; then
-        BUILD=$src
-    else
-        echo "forward.sh: the repository is not configured in-tree; configure a build tree and name it:" >&2
-        echo "  mkdir -p /tmp/build && cd /tmp/build && $src/configure && BUILD=/tmp/build $0" >&2
-        exit 1
-    fi
-fi
+BUILD=${BUILD:-$src/build}
+[ -f "$BUILD/Makefile" ] || { echo "forward.sh: $BUILD is not a configured build tree: run tools/setup.sh, or set BUILD=DIR" >&2; exit 1; }
 make -s -C "$BUILD" bench/bench-forward >&2
 hs_bin=$BUILD/bench/bench-forward
 

@@ -8,8 +8,8 @@
 #   bench/lens.sh
 #
 # Per-prompt figures (time and bytes) are the slope between a run of N_SMALL prompts and one of N (so model loading,
-# hashing and start-up drop out). Environment: BUILD=DIR (a configured build tree; default the
-# repository when configured in-tree), MODEL=DIR (default /tmp/headscope-bench/gpt2-small-random,
+# hashing and start-up drop out). Environment: BUILD=DIR (a configured build tree; default build/ in the
+# repository, as tools/setup.sh makes it), MODEL=DIR (default /tmp/headscope-bench/gpt2-small-random,
 # written by bench/make_gpt2_small.py), TOKENIZER (default ../shared/models/gpt2-tokenizer),
 # N (default 24), N_SMALL (default 4), THREADS (OpenBLAS threads, default 2), WORK=DIR.
 set -euo pipefail
@@ -24,10 +24,8 @@ THREADS=${THREADS:-2}
 WORK=${WORK:-/tmp/headscope-bench/lens}
 PYTHON=${PYTHON:-python3}
 
-if [ -z "${BUILD:-}" ]; then
-    if [ -f "$src/Makefile" ]; then BUILD=$src; else
-        echo "lens.sh: configure a build tree and name it: BUILD=/tmp/build $0" >&2; exit 1; fi
-fi
+BUILD=${BUILD:-$src/build}
+[ -f "$BUILD/Makefile" ] || { echo "lens.sh: $BUILD is not a configured build tree: run tools/setup.sh, or set BUILD=DIR" >&2; exit 1; }
 make -s -C "$BUILD" headscope >&2
 if [ ! -f "$MODEL/model.safetensors" ]; then
     echo "lens.sh: writing the random GPT-2-small model to $MODEL" >&2

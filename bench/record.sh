@@ -5,7 +5,7 @@
 #
 #   bench/record.sh
 #
-# Environment: BUILD=DIR (a configured build tree; default the repository when configured in-tree),
+# Environment: BUILD=DIR (a configured build tree; default build/ in the repository, as tools/setup.sh makes it),
 # MODEL=DIR (default /tmp/headscope-bench/gpt2-small-random, written by bench/make_gpt2_small.py),
 # TOKENIZER (default ../shared/models/gpt2-tokenizer), N=prompts (default 100), TOKENS=~tokens per
 # prompt (default 64), THREADS (OpenBLAS threads, default 2), WORK=DIR for the databases.
@@ -21,10 +21,8 @@ THREADS=${THREADS:-2}
 WORK=${WORK:-/tmp/headscope-bench/record}
 PYTHON=${PYTHON:-python3}
 
-if [ -z "${BUILD:-}" ]; then
-    if [ -f "$src/Makefile" ]; then BUILD=$src; else
-        echo "record.sh: configure a build tree and name it: BUILD=/tmp/build $0" >&2; exit 1; fi
-fi
+BUILD=${BUILD:-$src/build}
+[ -f "$BUILD/Makefile" ] || { echo "record.sh: $BUILD is not a configured build tree: run tools/setup.sh, or set BUILD=DIR" >&2; exit 1; }
 make -s -C "$BUILD" bench/bench-record >&2
 if [ ! -f "$MODEL/model.safetensors" ]; then
     echo "record.sh: writing the random GPT-2-small model to $MODEL" >&2

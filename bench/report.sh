@@ -5,7 +5,7 @@
 #
 #   bench/report.sh
 #
-# Environment: BUILD=DIR (a configured build tree; default the repository when configured in-tree),
+# Environment: BUILD=DIR (a configured build tree; default build/ in the repository, as tools/setup.sh makes it),
 # MODEL=DIR (default /tmp/headscope-bench/gpt2-small-random, written by bench/make_gpt2_small.py),
 # TOKENIZER (default ../shared/models/gpt2-tokenizer), N (default 100), TOKENS (default 128),
 # WORK=DIR for the store and the reports, ROUNDS (default 3).
@@ -21,10 +21,8 @@ WORK=${WORK:-/tmp/headscope-bench/report}
 ROUNDS=${ROUNDS:-3}
 PYTHON=${PYTHON:-python3}
 
-if [ -z "${BUILD:-}" ]; then
-    if [ -f "$src/Makefile" ]; then BUILD=$src; else
-        echo "report.sh: configure a build tree and name it: BUILD=/tmp/build $0" >&2; exit 1; fi
-fi
+BUILD=${BUILD:-$src/build}
+[ -f "$BUILD/Makefile" ] || { echo "report.sh: $BUILD is not a configured build tree: run tools/setup.sh, or set BUILD=DIR" >&2; exit 1; }
 make -s -C "$BUILD" headscope >&2
 hs=$BUILD/headscope
 if [ ! -f "$MODEL/model.safetensors" ]; then

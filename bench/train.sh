@@ -8,7 +8,7 @@
 #   bench/train.sh                        (from the repository root or anywhere)
 #
 # Environment:
-#   BUILD=DIR       a configured build tree (default: the repository, configured in-tree);
+#   BUILD=DIR       a configured build tree (default: build/ in the repository, as tools/setup.sh makes it);
 #                   bench/bench-train is built there with `make bench/bench-train` if needed
 #   THREADS=N       threads for each tool (default 2): headscope's own threads over the batch
 #                   (bench-train --threads, as `headscope train` runs, with single-threaded BLAS),
@@ -25,7 +25,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(dirname "$here")
-BUILD=${BUILD:-$src}
+BUILD=${BUILD:-$src/build}
 THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-3}
 STEPS=${STEPS:-20}

@@ -9,8 +9,8 @@
 
 #include "base/error.h"
 #include "hooks/hooks.h"
-#include "hooks/kernels.h"
-#include "hooks/model.h"
+#include "backend/kernels.h"
+#include "model/model.h"
 
 /* Working memory of one pass; every pointer is one malloc freed by workspace_free. */
 typedef struct workspace {

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "hooks/model.h"
+#include "model/model.h"
 
 hs_status hs_generate_greedy(const hs_model *m, const int32_t *prompt, int n_prompt, int max_new, int stop_at_eos,
                              int32_t **out_ids, int *n_out, hs_error *err)

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "hooks/model.h"
+#include "model/model.h"
 
 void hs_record_options_default(hs_record_options *opt)
 {

@@ -8,7 +8,7 @@
 #include "base/error.h"
 #include "config.h"
 #include "datasets/prompts.h"
-#include "hooks/model_hash.h"
+#include "model/model_hash.h"
 
 static const char *dtype_name(hs_dtype dt)
 {

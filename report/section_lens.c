@@ -1,4 +1,4 @@
-/* section_lens.c — the logit lens in the report (tables of analyses/lens_store.h): for the first
+/* section_lens.c — the logit lens in the report (tables of analyses/lens/lens_store.h): for the first
  * prompts of a run, the classic layer x position grid of top tokens coloured by their probability,
  * and the target token's probability and rank across layers at the last position; for the run, a
  * stacked bar per layer of the mean direct logit attribution to answer minus wrong. */

@@ -26,7 +26,7 @@
  *   dla(run_id, prompt_id, component, layer, head, value)        UNIQUE(prompt_id, component, layer, head)
  *   component_lens(run_id, prompt_id, pos, layer, head, neuron, activation, norm, promoted_ids,
  *           promoted_logits, suppressed_ids, suppressed_logits)  UNIQUE(prompt_id, layer, head, neuron)
- *   (analyses/logit_lens_run.h describes what the lens tables hold.)
+ *   (analyses/lens/logit_lens_run.h describes what the lens tables hold.)
  * Concurrency: WAL journal; one transaction per prompt, so a run killed at any moment leaves every
  * prompt either completely recorded or absent, and readers see only completed prompts. */
 #ifndef HS_STORE_STORE_H

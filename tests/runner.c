@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "tests/test.h"
-#include "tools/blas_kernels.h"
+#include "backend/blas_kernels.h"
 
 static const struct { const char *name; int (*fn)(void); } tests[] = {
 #define HS_TEST(name) {#name, test_##name},
@@ -65,10 +65,8 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path);
 }
 
-int test_run_headscope(const char *args, char *out, size_t cap)
+int test_run_shell(const char *cmd, char *out, size_t cap)
 {
-    char cmd[16384];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", test_headscope_program(), args);
     FILE *p = popen(cmd, "r");
     if (!p)
         return -1;
@@ -76,6 +74,13 @@ int test_run_headscope(const char *args, char *out, size_t cap)
     out[n] = '\0';
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int test_run_headscope(const char *args, char *out, size_t cap)
+{
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", test_headscope_program(), args);
+    return test_run_shell(cmd, out, cap);
 }
 
 double test_norm_err(const float *a, const float *b, size_t n)
@@ -103,7 +108,7 @@ static int selected(const char *name, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    cli_pick_blas_kernels(argv);
+    hs_pick_blas_kernels(argv);
     size_t n_tests = sizeof tests / sizeof tests[0];
     if (argc == 2 && strcmp(argv[1], "-l") == 0) {
         for (size_t i = 0; i < n_tests; i++)

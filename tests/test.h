@@ -62,6 +62,10 @@ const char *test_headscope_program(void);
 /* A fresh empty temporary directory for this test (removed by nobody: under /tmp). */
 const char *test_tmpdir(void);
 
+/* Runs a shell command, captures at most cap-1 bytes of its standard output into out and returns
+ * its exit status (-1 if it did not exit). */
+int test_run_shell(const char *cmd, char *out, size_t cap);
+
 /* Runs `headscope ARGS` (the built program, through the shell, stderr merged into stdout), captures
  * at most cap-1 bytes of its output into out and returns its exit status (-1 if it did not exit). */
 int test_run_headscope(const char *args, char *out, size_t cap);

@@ -8,9 +8,9 @@
 
 #include "base/mapped_file.h"
 #include "datasets/task_words.h"
-#include "hooks/bpe_train.h"
-#include "hooks/byte_level.h"
-#include "hooks/tokenizer.h"
+#include "tokenizer/bpe_train.h"
+#include "tokenizer/byte_level.h"
+#include "tokenizer/tokenizer.h"
 #include "tests/test.h"
 
 /* Trains on text; NULL (and a message) on failure. */

@@ -100,3 +100,39 @@ int test_cli_demo_runs(void)
     CHECK(access(path, R_OK) == 0);
     return TEST_PASS;
 }
+
+/* ./headscope at the repository root is a wrapper of build/headscope (the build is out of tree):
+ * it runs the built program with the same arguments and exit status, also when called through a
+ * symbolic link from elsewhere, and names what to run when nothing is built yet. Skipped in a
+ * release tarball's build (make distcheck), which has no wrapper. */
+int test_cli_root_wrapper(void)
+{
+    char out[65536], cmd[16384], dir[512], direct[65536], wrapper[4096];
+    snprintf(wrapper, sizeof wrapper, "%s", test_src_path("headscope"));
+    FILE *f = fopen(wrapper, "r");
+    if (!f)
+        return TEST_SKIP;
+    int is_script = fgets(out, sizeof out, f) && strcmp(out, "#!/bin/sh\n") == 0;
+    fclose(f);
+    CHECK_MSG(is_script, "%s is not the wrapper script", wrapper);
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    /* a checkout with nothing built */
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s/headscope' && '%s/headscope' --version 2>&1", wrapper, dir, dir);
+    CHECK(test_run_shell(cmd, out, sizeof out) == 127);
+    CHECK_MSG(strstr(out, "not built yet") && strstr(out, "./quickstart"), "got: %s", out);
+    /* built: the same output and exit status as the program itself */
+    snprintf(cmd, sizeof cmd, "mkdir '%s/build' && ln -s '%s' '%s/build/headscope'", dir, test_headscope_program(), dir);
+    CHECK(test_run_shell(cmd, out, sizeof out) == 0);
+    CHECK(test_run_headscope("--version", direct, sizeof direct) == 0);
+    snprintf(cmd, sizeof cmd, "'%s/headscope' --version 2>&1", dir);
+    CHECK(test_run_shell(cmd, out, sizeof out) == 0);
+    CHECK_MSG(strcmp(out, direct) == 0 && strstr(out, "headscope "), "got: %s", out);
+    snprintf(cmd, sizeof cmd, "'%s/headscope' frobnicate 2>&1", dir);
+    CHECK(test_run_shell(cmd, out, sizeof out) == 2);
+    /* called through a link from another folder */
+    snprintf(cmd, sizeof cmd, "mkdir '%s/bin' && ln -s '%s/headscope' '%s/bin/hs' && cd / && '%s/bin/hs' --version 2>&1",
+             dir, dir, dir, dir);
+    CHECK(test_run_shell(cmd, out, sizeof out) == 0);
+    CHECK_MSG(strcmp(out, direct) == 0, "got: %s", out);
+    return TEST_PASS;
+}

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyses/task_eval.h"
-#include "analyses/task_prompts.h"
-#include "hooks/model.h"
-#include "hooks/planted_model.h"
+#include "analyses/tasks/task_eval.h"
+#include "analyses/tasks/task_prompts.h"
+#include "model/model.h"
+#include "model/planted_model.h"
 #include "tests/test.h"
 
 static int write_file(const char *path, const char *text)

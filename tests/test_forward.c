@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hooks/model.h"
+#include "model/model.h"
 #include "tests/test.h"
 #include "tests/tiny_model.h"
 

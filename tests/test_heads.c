@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyses/head_detectors.h"
+#include "analyses/heads/head_detectors.h"
 #include "datasets/prompts.h"
 #include "datasets/repeated_blocks.h"
-#include "hooks/planted_model.h"
+#include "model/planted_model.h"
 #include "store/store.h"
 #include "tests/test.h"
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hooks/kernels.h"
+#include "backend/kernels.h"
 #include "tests/test.h"
 #include "tests/tiny_model.h"
 

@@ -9,16 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyses/component_lens.h"
-#include "analyses/dla.h"
-#include "analyses/lens_store.h"
-#include "analyses/lens_trace.h"
-#include "analyses/logit_lens.h"
-#include "analyses/top_k.h"
+#include "analyses/lens/component_lens.h"
+#include "analyses/lens/dla.h"
+#include "analyses/lens/lens_store.h"
+#include "analyses/lens/lens_trace.h"
+#include "analyses/lens/logit_lens.h"
+#include "analyses/lens/top_k.h"
 #include "base/dtype.h"
-#include "hooks/model.h"
-#include "hooks/random_model.h"
-#include "hooks/safetensors.h"
+#include "model/model.h"
+#include "model/random_model.h"
+#include "model/safetensors.h"
 #include "store/sqlext.h"
 #include "tests/test.h"
 

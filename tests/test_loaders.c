@@ -1,6 +1,6 @@
 /* test_loaders.c — Hugging Face checkpoints of each architecture, written here with random weights,
  * open through hs_model_open with the right config and every weight in the canonical layout of
- * hooks/model.h (Conv1D transposed, NeoX's fused QKV de-interleaved); broken configs and checkpoints
+ * model/model.h (Conv1D transposed, NeoX's fused QKV de-interleaved); broken configs and checkpoints
  * are refused with messages that name the file and the field or tensor. */
 #include "tests/test.h"
 
@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "base/dtype.h"
-#include "hooks/model.h"
-#include "hooks/safetensors.h"
+#include "model/model.h"
+#include "model/safetensors.h"
 
 /* ---- a checkpoint under construction: named float tensors of one or two dims */
 

@@ -21,7 +21,7 @@
  * HS_PARITY_VERBOSE=2 prints the error of every hook (to revisit the tolerances). */
 #include "tests/test.h"
 #include "base/dtype.h"
-#include "hooks/safetensors.h"
+#include "model/safetensors.h"
 
 #include <stdlib.h>
 #include <string.h>

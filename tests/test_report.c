@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hooks/random_model.h"
+#include "model/random_model.h"
 #include "report/report.h"
 #include "tests/test.h"
 #include "viz/colormap.h"

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "base/tensor_blob.h"
-#include "hooks/random_model.h"
+#include "model/random_model.h"
 #include "store/sqlext.h"
 #include "store/store.h"
 #include "tests/test.h"

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "base/dtype.h"
-#include "hooks/safetensors.h"
+#include "model/safetensors.h"
 
 static const char *join(char *buf, size_t cap, const char *dir, const char *name)
 {

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyses/act.h"
-#include "analyses/massive.h"
-#include "analyses/sinks.h"
-#include "hooks/model.h"
-#include "hooks/random_model.h"
+#include "analyses/sinks/act.h"
+#include "analyses/sinks/massive.h"
+#include "analyses/sinks/sinks.h"
+#include "model/model.h"
+#include "model/random_model.h"
 #include "tests/test.h"
 #include "tests/tiny_model.h"
 

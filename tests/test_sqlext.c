@@ -483,17 +483,6 @@ int test_sqlext_large(void)
 /* ---------------------------------------------------------------- the command line */
 
 /* Runs a shell command line, capturing stdout (and stderr when merge) into out; returns the exit status. */
-static int run_shell(const char *cmd, char *out, size_t cap)
-{
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* A small store-like file: t(name, data) with two tensors, a non-tensor BLOB and awkward text. */
 static int write_db(const char *path)
 {
@@ -532,7 +521,7 @@ int test_sqlext_cli(void)
     const char *hs = test_headscope_program();
     /* aligned columns: text left, numbers right, dashes under the header */
     snprintf(cmd, sizeof cmd, "%s sql %s \"SELECT tensor_shape(data), tensor_sum(data) FROM t WHERE name != 'raw'\"", hs, db);
-    CHECK(run_shell(cmd, out, sizeof out) == 0);
+    CHECK(test_run_shell(cmd, out, sizeof out) == 0);
     CHECK_MSG(strcmp(out, "tensor_shape(data)  tensor_sum(data)\n"
                           "------------------  ----------------\n"
                           "[2,3]                           21.0\n"
@@ -540,42 +529,42 @@ int test_sqlext_cli(void)
               "got:\n%s", out);
     /* CSV: RFC 4180 quoting and CRLF */
     snprintf(cmd, sizeof cmd, "%s sql --csv %s \"SELECT tensor_shape(data), tensor_sum(data) FROM t WHERE name != 'raw'\"", hs, db);
-    CHECK(run_shell(cmd, out, sizeof out) == 0);
+    CHECK(test_run_shell(cmd, out, sizeof out) == 0);
     CHECK_MSG(strcmp(out, "tensor_shape(data),tensor_sum(data)\r\n\"[2,3]\",21.0\r\n[4],3.0\r\n") == 0, "got:\n%s", out);
     snprintf(cmd, sizeof cmd, "%s sql %s \"SELECT note FROM s\" --csv", hs, db);
-    CHECK(run_shell(cmd, out, sizeof out) == 0);
+    CHECK(test_run_shell(cmd, out, sizeof out) == 0);
     CHECK_MSG(strcmp(out, "note\r\n\"a, \"\"quoted\"\" note\"\r\n\r\n") == 0, "got:\n%s", out);
     /* JSON lines, and BLOB cells described rather than dumped */
     snprintf(cmd, sizeof cmd, "%s sql --json %s \"SELECT name, tensor_numel(data) AS n, 0.25 AS r, NULL AS z FROM t WHERE name = 'a'\"", hs, db);
-    CHECK(run_shell(cmd, out, sizeof out) == 0);
+    CHECK(test_run_shell(cmd, out, sizeof out) == 0);
     CHECK_MSG(strcmp(out, "{\"name\": \"a\", \"n\": 6, \"r\": 0.25, \"z\": null}\n") == 0, "got:\n%s", out);
     snprintf(cmd, sizeof cmd, "%s sql --json %s \"SELECT name, data FROM t\"", hs, db);
-    CHECK(run_shell(cmd, out, sizeof out) == 0);
+    CHECK(test_run_shell(cmd, out, sizeof out) == 0);
     CHECK_MSG(strstr(out, "{\"name\": \"a\", \"data\": \"<tensor f32 [2,3]>\"}\n") &&
                   strstr(out, "{\"name\": \"b\", \"data\": \"<tensor f16 [4]>\"}\n") &&
                   strstr(out, "{\"name\": \"raw\", \"data\": \"<blob 3 bytes>\"}\n"),
               "got:\n%s", out);
     /* several statements; tensor_each */
     snprintf(cmd, sizeof cmd, "%s sql %s \"SELECT 1 AS x; SELECT count(*) AS n FROM t, tensor_each(t.data) WHERE name = 'a';\"", hs, db);
-    CHECK(run_shell(cmd, out, sizeof out) == 0);
+    CHECK(test_run_shell(cmd, out, sizeof out) == 0);
     CHECK_MSG(strcmp(out, "x\n-\n1\n\nn\n-\n6\n") == 0, "got:\n%s", out);
     /* errors: SQL, a function's own, writing, a missing file; usage */
     snprintf(cmd, sizeof cmd, "%s sql %s \"SELECT * FROM nope\" 2>&1", hs, db);
-    CHECK(run_shell(cmd, out, sizeof out) == 1);
+    CHECK(test_run_shell(cmd, out, sizeof out) == 1);
     CHECK_MSG(strstr(out, "headscope sql: ") && strstr(out, "t.db: no such table: nope"), "got:\n%s", out);
     snprintf(cmd, sizeof cmd, "%s sql %s \"SELECT tensor_sum(data) FROM t\" 2>&1", hs, db);
-    CHECK(run_shell(cmd, out, sizeof out) == 1);
+    CHECK(test_run_shell(cmd, out, sizeof out) == 1);
     CHECK_MSG(strstr(out, "tensor_sum: argument 1 is not a headscope tensor BLOB"), "got:\n%s", out);
     snprintf(cmd, sizeof cmd, "%s sql %s \"DELETE FROM t\" 2>&1", hs, db);
-    CHECK(run_shell(cmd, out, sizeof out) == 1);
+    CHECK(test_run_shell(cmd, out, sizeof out) == 1);
     CHECK_MSG(strstr(out, "readonly"), "got:\n%s", out);
     snprintf(cmd, sizeof cmd, "%s sql %s/missing.db \"SELECT 1\" 2>&1", hs, test_tmpdir());
-    CHECK(run_shell(cmd, out, sizeof out) == 1);
+    CHECK(test_run_shell(cmd, out, sizeof out) == 1);
     CHECK_MSG(strstr(out, "missing.db: unable to open database file"), "got:\n%s", out);
     snprintf(cmd, sizeof cmd, "%s sql %s 2>&1", hs, db);
-    CHECK(run_shell(cmd, out, sizeof out) == 2);
+    CHECK(test_run_shell(cmd, out, sizeof out) == 2);
     snprintf(cmd, sizeof cmd, "%s sql --help", hs);
-    CHECK(run_shell(cmd, out, sizeof out) == 0);
+    CHECK(test_run_shell(cmd, out, sizeof out) == 0);
     CHECK(strstr(out, "usage: headscope sql DB SQL") && strstr(out, "example:"));
     return TEST_PASS;
 }
@@ -585,7 +574,7 @@ int test_sqlext_cli(void)
 int test_sqlext_sqlite3_module(void)
 {
     char out[65536], db[512], dir[4096], so[4200], cmd[8192];
-    if (run_shell("command -v sqlite3", out, sizeof out) != 0)
+    if (test_run_shell("command -v sqlite3", out, sizeof out) != 0)
         return TEST_SKIP;
     snprintf(dir, sizeof dir, "%s", test_headscope_program());
     snprintf(so, sizeof so, "%s/headscope_sql.so", dirname(dir));
@@ -597,19 +586,19 @@ int test_sqlext_sqlite3_module(void)
     /* `.load DIR/headscope_sql`: SQLite adds .so and derives the entry point from the name */
     snprintf(cmd, sizeof cmd, "sqlite3 %s -cmd '.load %s/headscope_sql' \"SELECT tensor_norm(data) FROM t WHERE name = 'a'\" 2>&1",
              db, dir);
-    CHECK(run_shell(cmd, out, sizeof out) == 0);
+    CHECK(test_run_shell(cmd, out, sizeof out) == 0);
     CHECK_MSG(fabs(strtod(out, NULL) - sqrt(91.0)) < 1e-12, "got: %s", out);
     snprintf(cmd, sizeof cmd, "sqlite3 %s -cmd '.load %s/headscope_sql' "
                               "\"SELECT tensor_shape(data), tensor_dtype(data), count(*) FROM t, tensor_each(t.data) "
                               "WHERE name = 'b'; SELECT tensor_get(data, 1, 2) FROM t WHERE name = 'a';\" 2>&1", db, dir);
-    CHECK(run_shell(cmd, out, sizeof out) == 0);
+    CHECK(test_run_shell(cmd, out, sizeof out) == 0);
     CHECK_MSG(strcmp(out, "[4]|f16|4\n6.0\n") == 0, "got: %s", out);
     snprintf(cmd, sizeof cmd, "sqlite3 %s -cmd '.load %s/headscope_sql' \"SELECT tensor_sum(data) FROM t\" 2>&1", db, dir);
-    CHECK(run_shell(cmd, out, sizeof out) != 0);
+    CHECK(test_run_shell(cmd, out, sizeof out) != 0);
     CHECK_MSG(strstr(out, "tensor_sum: argument 1 is not a headscope tensor BLOB"), "got: %s", out);
     /* the named entry point too */
     snprintf(cmd, sizeof cmd, "sqlite3 :memory: -cmd '.load %s/headscope_sql sqlite3_headscope_init' \"SELECT tensor_numel(NULL) IS NULL\" 2>&1", dir);
-    CHECK(run_shell(cmd, out, sizeof out) == 0);
+    CHECK(test_run_shell(cmd, out, sizeof out) == 0);
     CHECK_MSG(strcmp(out, "1\n") == 0, "got: %s", out);
     return TEST_PASS;
 }

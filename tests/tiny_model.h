@@ -3,7 +3,7 @@
 #ifndef HS_TESTS_TINY_MODEL_H
 #define HS_TESTS_TINY_MODEL_H
 
-#include "hooks/model.h"
+#include "model/model.h"
 
 typedef enum tiny_kind { TINY_GPT2, TINY_LLAMA_GQA, TINY_NEOX_PARALLEL } tiny_kind;
 

@@ -9,7 +9,8 @@
 #   -m       minimise: merge the committed corpus and what this run found into a fresh directory
 #            and replace tests/fuzz/corpus/TARGET with it (-merge=1)
 #   -b       build only
-# Environment: FUZZ_BUILD (build directory, default /tmp/hs-fuzz), CC (default clang),
+# Environment: FUZZ_BUILD (build directory, default /tmp/hs-fuzz), HS_BUILD (the configured build tree
+#   for config.h and report/viewer_js.h, default build/), CC (default clang),
 #   FUZZ_EXTRA_SRCS (extra .c files to link, e.g. a stub for a subsystem still being written).
 # A target whose library code does not link yet (e.g. the tokenizer while it is written) is
 # reported and skipped; a crash leaves its input as $FUZZ_BUILD/crash-TARGET-* and fails the script.
@@ -34,14 +35,18 @@ done
 shift $((OPTIND - 1))
 TARGETS=${*:-safetensors config tokenizer}
 
-PKGS="sqlite3 cairo gsl libxml-2.0 jansson libpcre2-8 openblas"
+PKGS="sqlite3 cairo pangocairo gsl libxml-2.0 jansson libpcre2-8 openblas nettle"
 PKG_CFLAGS=$(pkg-config --cflags $PKGS)
 PKG_LIBS="$(pkg-config --libs $PKGS) -lunistring -lm"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-CFLAGS="-std=gnu11 -g -O1 $SAN -Wno-unknown-pragmas -I$SRC/include -I$SRC $PKG_CFLAGS"
+# config.h and the generated report/viewer_js.h come from the configured build tree (tools/setup.sh)
+HS_BUILD=${HS_BUILD:-$SRC/build}
+[ -f "$HS_BUILD/config.h" ] && [ -f "$HS_BUILD/report/viewer_js.h" ] ||
+    { echo "fuzz.sh: $HS_BUILD has no config.h or report/viewer_js.h: run tools/setup.sh first (or set HS_BUILD)" >&2; exit 1; }
+CFLAGS="-std=gnu11 -g -O1 $SAN -Wno-unknown-pragmas -I$SRC/include -I$SRC -I$HS_BUILD $PKG_CFLAGS"
 
-# The library's .c files, as libheadscope_la_SOURCES lists them (continuation lines included).
-LIB_SRCS=$(awk '/^libheadscope_la_SOURCES/ { on = 1 }
+# The library's .c files, as libheadscope_a_SOURCES lists them (continuation lines included).
+LIB_SRCS=$(awk '/^libheadscope_a_SOURCES/ { on = 1 }
                on { for (i = 1; i <= NF; i++) if ($i ~ /\.c$/) print $i; if ($NF != "\\") on = 0 }' \
            "$SRC/Makefile.am")
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "base/error.h"
-#include "hooks/exp_fast.h" /* VECTORISE */
+#include "backend/exp_fast.h" /* VECTORISE */
 
 hs_status hs_adamw_new(const hs_gpt2_dims *dims, const hs_adamw_opts *o, hs_adamw **out, hs_error *err)
 {

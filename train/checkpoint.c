@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "hooks/gpt2_checkpoint.h"
-#include "hooks/model.h"
+#include "model/gpt2_checkpoint.h"
+#include "model/model.h"
 
 hs_status hs_train_save(hs_train_model *tm, const char *dir, const char *tokenizer_src, int32_t bos_id,
                         int32_t eos_id, int add_bos, hs_error *err)

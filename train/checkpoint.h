@@ -1,5 +1,5 @@
 /* checkpoint.h — a trainable GPT-2 to and from Hugging Face checkpoints: saving writes the layout
- * hooks/arch_gpt2.c loads (GPT2LMHeadModel names, Conv1D weights transposed to [in, out]), so a
+ * model/arch_gpt2.c loads (GPT2LMHeadModel names, Conv1D weights transposed to [in, out]), so a
  * trained model opens with hs_model_open like any GPT-2; loading copies an opened model's weights
  * into a training model. */
 #ifndef HS_TRAIN_CHECKPOINT_H

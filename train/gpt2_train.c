@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "hooks/kernels.h"
+#include "backend/kernels.h"
 #include "train/ops_backward.h"
 
 /* What the forward pass saves, and the backward pass's scratch: one per shard. Every pointer is one

@@ -3,7 +3,7 @@
  * with respect to activations that attribution methods read.
  *
  * The forward pass makes the same kernel calls as hooks/forward.c in the same order (the backend
- * table of hooks/kernels.h, hs_layernorm_stats and hs_norm_apply), so for the same weights and
+ * table of backend/kernels.h, hs_layernorm_stats and hs_norm_apply), so for the same weights and
  * backend its logits are bit-identical to hs_forward's (tests/test_train.c checks it).
  *
  *   hs_train_model *tm;

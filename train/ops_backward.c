@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "hooks/exp_fast.h"
+#include "backend/exp_fast.h"
 
 /* db [out] += Σ_rows dy [n, out] (vectorised: db never aliases dy) */
 VECTORISE static void bias_grad(float *restrict db, const float *restrict dy, int n, int out)

@@ -1,6 +1,6 @@
 /* ops_backward.h — the backward pass of every operation of a GPT-2 forward: given dL/d(output) and
  * what the forward saved, each kernel returns dL/d(inputs) and accumulates dL/d(weights). The
- * forward ops are those of hooks/kernels.h; the loss is cross-entropy over the vocabulary.
+ * forward ops are those of backend/kernels.h; the loss is cross-entropy over the vocabulary.
  *
  * Conventions: "=" outputs are overwritten, "+=" outputs are accumulated into (so gradients of a
  * tensor used twice, like the tied wte, add up). Matrix products go through cblas_sgemm. Each

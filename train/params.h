@@ -2,7 +2,7 @@
  * table of named tensors (Hugging Face names, what the checkpoint writer and the optimiser's decay
  * mask read), and named views into any buffer of that layout (parameters, gradients, moments).
  *
- * Every matrix is in the canonical [out, in] layout of hooks/model.h (y = x·Wᵀ), so a view's
+ * Every matrix is in the canonical [out, in] layout of model/model.h (y = x·Wᵀ), so a view's
  * pointers can be handed to the forward kernels exactly as a loaded hs_model's are. Q, K and V
  * are one [3C, C] block whose row blocks are W_Q | W_K | W_V: each is a contiguous [C, C] view.
  * d_mlp is 4·d_model, the unembedding is tied to wte and there is no unembedding bias. */

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "base/error.h"
-#include "hooks/safetensors.h"
+#include "model/safetensors.h"
 
 #define STATE_FORMAT "headscope-train-state"
 #define STATE_VERSION 1

@@ -1,4 +1,4 @@
-/* fuzz_config.c — libFuzzer target for hooks/hf_config.c and the architectures' config readers:
+/* fuzz_config.c — libFuzzer target for model/hf_config.c and the architectures' config readers:
  * the input is a config.json in a model directory, read by hs_hf_config_load. Whatever loads must
  * be a config the forward pass can size; whatever fails must name config.json.
  * Build and run with tools/fuzz.sh. */
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hooks/arch.h"
+#include "model/arch.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-/* fuzz_safetensors.c — libFuzzer target for hooks/safetensors.c. An input that starts with '{' is
+/* fuzz_safetensors.c — libFuzzer target for model/safetensors.c. An input that starts with '{' is
  * a model.safetensors.index.json beside two valid shards; any other input is one .safetensors
  * file. Whatever opens must hand out tensors whose every byte can be read and whose float ones
  * convert with their own shape; whatever fails must say so in a message naming the file.
@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "base/dtype.h"
-#include "hooks/safetensors.h"
+#include "model/safetensors.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

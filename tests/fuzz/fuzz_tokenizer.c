@@ -1,4 +1,4 @@
-/* fuzz_tokenizer.c — libFuzzer target for hooks/tokenizer.c: the input is a tokenizer.json opened
+/* fuzz_tokenizer.c — libFuzzer target for tokenizer/tokenizer.c: the input is a tokenizer.json opened
  * with hs_tokenizer_open; whatever opens must encode and decode a fixed text, and answer for
  * every id in its vocabulary. Build and run with tools/fuzz.sh. */
 #include <stdint.h>
