@@ -1,4 +1,5 @@
 /* test_list.h — the table of tests: one line each, run in this order by tests/runner.c. */
+HS_TEST(layout_purpose_lines_and_makefile)
 HS_TEST(dtype_roundtrip)
 HS_TEST(dtype_f16_array_twin)
 HS_TEST(kernels_linear)
