@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/out_folder.h"
 #include "cli/commands.h"
 #include "train/adamw.h"
 #include "train/checkpoint.h"
@@ -26,7 +26,7 @@ static void usage(FILE *f)
             "       [--layers 4] [--d-model 128] [--heads 4] [--ctx 128] [--batch 8] [--steps 1000]\n"
             "       [--lr 1e-3] [--min-lr LR/10] [--warmup STEPS/20] [--weight-decay 0.1] [--clip 1.0]\n"
             "       [--seed 0] [--eval-every STEPS/10] [--val-fraction 0.1] [--threads N] [--stop-after N]\n"
-            "       [--save-every N]\n"
+            "       [--save-every N] [--force]\n"
             "       headscope train --resume DIR --corpus FILE --out DIR [--steps N] [options]\n"
             "       headscope train --init MODEL --corpus FILE --out DIR [options]\n"
             "Trains a GPT-2 (pre-LayerNorm blocks, GELU, tied unembedding) from scratch on a UTF-8 text\n"
@@ -44,6 +44,8 @@ static void usage(FILE *f)
             "--lr, --min-lr, --warmup, --weight-decay, --clip, --eval-every may be changed) and exactly\n"
             "the batches the uninterrupted run would have drawn. --init MODEL starts a new run (fresh\n"
             "optimizer and schedule) from a trained gpt2 model's weights, shape and tokenizer: fine-tuning.\n"
+            "DIR must be new or empty, or the --resume DIR itself: a folder holding anything else (another\n"
+            "model, someone's files) is refused unless --force is given, which writes the model into it.\n"
             "When the corpus separates documents with the tokenizer's <|endoftext|>, DIR/tokenizer_config.json\n"
             "says prompts begin with it (add_bos_token), and headscope's commands prepend it.\n"
             "--threads N runs each step on N threads, each with a share of the batch and single-threaded\n"
@@ -311,6 +313,7 @@ static void fill(double *v, double with)
 int cmd_train(int argc, char **argv)
 {
     const char *corpus = NULL, *out = NULL, *tok_path = NULL, *resume = NULL, *init = NULL;
+    int force = 0;
     double layers = NAN, d_model = NAN, heads = NAN, ctx = NAN, batch = NAN, steps = NAN, lr = NAN, min_lr = NAN,
            warmup = NAN, wd = NAN, clip = NAN, seed = NAN, eval_every = NAN, val_frac = NAN, threads = 0,
            stop_after = 0, save_every = 0;
@@ -326,7 +329,8 @@ int cmd_train(int argc, char **argv)
         {"val-fraction", required_argument, 0, 'v'}, {"threads", required_argument, 0, 'j'},
         {"resume", required_argument, 0, 'R'},       {"stop-after", required_argument, 0, 'x'},
         {"save-every", required_argument, 0, 'E'},   {"init", required_argument, 0, 'I'},
-        {"help", no_argument, 0, 'h'},               {0}};
+        {"force", no_argument, 0, 'F'},              {"help", no_argument, 0, 'h'},
+        {0}};
     int c, idx;
     while ((c = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
         int ok = 1;
@@ -336,6 +340,7 @@ int cmd_train(int argc, char **argv)
         case 't': tok_path = optarg; break;
         case 'R': resume = optarg; break;
         case 'I': init = optarg; break;
+        case 'F': force = 1; break;
         case 'L': ok = parse_num("layers", optarg, 1, 64, &layers); break;
         case 'D': ok = parse_num("d-model", optarg, 1, 8192, &d_model); break;
         case 'H': ok = parse_num("heads", optarg, 1, 1024, &heads); break;
@@ -387,8 +392,32 @@ int cmd_train(int argc, char **argv)
             }
     }
 
-    int status = 1;
     hs_error err = {0};
+    /* before anything is read: the output folder is new, empty or this run's own (--resume into it);
+     * a model there, the demo's or a run of hours, is only replaced when the user says so */
+    hs_out_folder_kind out_kind;
+    if (hs_out_folder_inspect(out, NULL, &out_kind, &err) != HS_OK) {
+        fprintf(stderr, "headscope train: --out %s\n", err.msg);
+        return 1;
+    }
+    if (out_kind == HS_OUT_FOLDER_OTHER && !force && !(resume && hs_out_folder_same(resume, out))) {
+        char probe[4200];
+        snprintf(probe, sizeof probe, "%s/train_state.json", out);
+        int is_run = access(probe, F_OK) == 0;
+        snprintf(probe, sizeof probe, "%s/config.json", out);
+        int is_model = access(probe, F_OK) == 0;
+        if (is_run)
+            fprintf(stderr, "headscope train: --out %s holds a training run (train_state.json): continue it with "
+                            "--resume %s --out %s, choose another --out, or give --force to overwrite it\n",
+                    out, out, out);
+        else
+            fprintf(stderr, "headscope train: --out %s is not empty: it holds %s; choose another --out, empty it, "
+                            "or give --force to write the model into it\n",
+                    out, is_model ? "a model (config.json)" : "files that are not a model");
+        return 1;
+    }
+
+    int status = 1;
     hs_tokenizer *tok = NULL;
     hs_model *m = NULL;
     char *text = NULL;
@@ -519,12 +548,6 @@ int cmd_train(int argc, char **argv)
                 corpus, n_ids, n_ids - n_val, (int)ctx);
         goto done;
     }
-    struct stat st;
-    if (stat(out, &st) == 0 && !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "headscope train: --out %s exists and is not a directory\n", out);
-        goto done;
-    }
-
     if (!resume && !init)
         dims = (hs_gpt2_dims){(int)layers, (int)d_model, (int)heads, vocab, (int)ctx};
     if (hs_train_model_new(&dims, (int)batch, (int)ctx, HS_BACKEND_CPU, &tm, &err) != HS_OK ||
