@@ -15,6 +15,7 @@
 #include "train/adamw.h"
 #include "train/checkpoint.h"
 #include "train/gpt2_train.h"
+#include "train/schedule.h"
 #include "train/train_state.h"
 #include "train/trainer.h"
 #include "viz/lineplot.h"
@@ -40,10 +41,12 @@ static void usage(FILE *f)
             "DIR/train_log.csv (step, lr, loss, val_loss, tokens_per_s), DIR/loss.svg and loss.png, and the\n"
             "optimizer state (optimizer.safetensors, train_state.json), at the end and every --save-every\n"
             "steps. --stop-after N stops after step N\n"
-            "of --steps; --resume DIR continues a saved run on the same corpus with its settings (--steps,\n"
-            "--lr, --min-lr, --warmup, --weight-decay, --clip, --eval-every may be changed) and exactly\n"
-            "the batches the uninterrupted run would have drawn. --init MODEL starts a new run (fresh\n"
-            "optimizer and schedule) from a trained gpt2 model's weights, shape and tokenizer: fine-tuning.\n"
+            "of --steps; --resume DIR continues a saved run on the same corpus with its settings and exactly\n"
+            "the batches the uninterrupted run would have drawn, on its learning-rate schedule (its --steps,\n"
+            "--lr, --min-lr and --warmup are kept: other values are refused; --weight-decay, --clip and\n"
+            "--eval-every may be changed). --init MODEL starts a new run (fresh optimizer and schedule)\n"
+            "from a trained gpt2 model's weights, shape and tokenizer: fine-tuning, or training on after a\n"
+            "run's schedule has ended.\n"
             "DIR must be new or empty, or the --resume DIR itself: a folder holding anything else (another\n"
             "model, someone's files) is refused unless --force is given, which writes the model into it.\n"
             "When the corpus separates documents with the tokenizer's <|endoftext|>, DIR/tokenizer_config.json\n"
@@ -303,6 +306,15 @@ static void read_old_log(const char *dir, hs_train_record *recs, long before)
     fclose(f);
 }
 
+/* The schedule in words: "warmup 15 steps to lr 1.00e-03, cosine decay to 1.00e-04 at step 300". */
+static void describe_schedule(char *buf, size_t cap, long steps, long warmup, double lr, double min_lr)
+{
+    if (warmup > 0)
+        snprintf(buf, cap, "warmup %ld steps to lr %.2e, cosine decay to %.2e at step %ld", warmup, lr, min_lr, steps);
+    else
+        snprintf(buf, cap, "lr %.2e, cosine decay to %.2e at step %ld", lr, min_lr, steps);
+}
+
 /* An option not given is NaN until a saved run or the default fills it. */
 static void fill(double *v, double with)
 {
@@ -439,6 +451,30 @@ int cmd_train(int argc, char **argv)
             fprintf(stderr, "headscope train: --resume %s: %s\n", resume, err.msg);
             goto done;
         }
+        /* the schedule is the saved run's: other values would put the run on another curve mid-way
+         * (a longer --steps re-stretches the cosine, and the rate climbs back up from where it was) */
+        char sched[160];
+        describe_schedule(sched, sizeof sched, saved.steps, saved.warmup, saved.lr, saved.min_lr);
+        const char *sched_names[] = {"steps", "lr", "min-lr", "warmup"};
+        double sched_given[] = {steps, lr, min_lr, warmup};
+        int differs[] = {steps != (double)saved.steps, (float)lr != saved.lr, (float)min_lr != saved.min_lr,
+                         warmup != (double)saved.warmup};
+        for (int i = 0; i < 4; i++)
+            if (!isnan(sched_given[i]) && differs[i]) {
+                fprintf(stderr, "headscope train: --%s %g: --resume %s continues its run on its %ld-step schedule "
+                                "(%s), which a resume keeps; to train on with another, start a new run from its weights: "
+                                "train --init %s --corpus FILE --out NEW_DIR --steps N\n",
+                        sched_names[i], sched_given[i], resume, saved.steps, sched, resume);
+                status = 2;
+                goto done;
+            }
+        if (saved.step >= saved.steps) {
+            fprintf(stderr, "headscope train: --resume %s: the run is complete (%ld of %ld steps: %s); to train on, "
+                            "start a new run from its weights: train --init %s --corpus FILE --out NEW_DIR --steps N\n",
+                    resume, saved.step, saved.steps, sched, resume);
+            status = 2;
+            goto done;
+        }
         byte_tokens = saved.byte_tokens;
         if (!byte_tokens)
             tok_path = resume;
@@ -448,11 +484,6 @@ int cmd_train(int argc, char **argv)
         fill(&wd, opt->o.weight_decay), fill(&clip, saved.clip), fill(&seed, (double)saved.seed);
         fill(&eval_every, (double)saved.eval_every), fill(&val_frac, saved.val_fraction);
         opt->o.weight_decay = (float)wd;
-        if (steps <= saved.step) {
-            fprintf(stderr, "headscope train: --resume %s: the run has done %ld steps already; give --steps above that\n",
-                    resume, saved.step);
-            goto done;
-        }
     } else if (init) {
         /* fine-tuning: the model's weights and shape, its tokenizer unless one is given, a fresh optimizer */
         if (hs_model_open(init, NULL, &m, &err) != HS_OK || hs_train_dims_of_model(m, &dims, &err) != HS_OK) {
@@ -575,9 +606,17 @@ int cmd_train(int argc, char **argv)
         }
     }
     fprintf(stderr, "headscope train: %zu tokens (%zu held out), vocabulary %d; %d layers, d_model %d, %d heads, "
-                    "ctx %d: %.2fM parameters; %s%ld steps of %d x %d tokens on %d threads\n",
+                    "ctx %d: %.2fM parameters; %ld steps of %d x %d tokens on %d threads\n",
             n_ids, n_val, dims.d_vocab, dims.n_layers, dims.d_model, dims.n_heads, dims.n_ctx, (double)n_params / 1e6,
-            resume ? "resuming at step " : "", resume ? saved.step : (long)steps, (int)batch, (int)ctx, (int)threads);
+            (long)steps, (int)batch, (int)ctx, (int)threads);
+    char sched[160];
+    describe_schedule(sched, sizeof sched, (long)steps, (long)warmup, lr, min_lr);
+    if (resume)
+        fprintf(stderr, "headscope train: resuming at step %ld of a %ld-step schedule: %s (next lr %.2e)\n",
+                saved.step, (long)steps, sched,
+                hs_lr_cosine(saved.step, (long)steps, (long)warmup, (float)lr, (float)min_lr));
+    else
+        fprintf(stderr, "headscope train: schedule: %ld steps, %s\n", (long)steps, sched);
     if (strcmp(openblas_get_corename(), "Prescott") == 0 && !getenv("OPENBLAS_CORETYPE"))
         fprintf(stderr, "headscope train: note: OpenBLAS uses its generic Prescott kernels here (this CPU has "
                         "neither AVX-512 nor AVX2, or re-running with better ones failed)\n");

@@ -1156,6 +1156,44 @@ int test_train_cli_out_folder(void)
     return TEST_PASS;
 }
 
+/* --resume keeps the saved run's learning-rate schedule (issue 14: a larger --steps re-stretched the
+ * cosine, the rate jumping up from its floor): a changed --steps, --lr, --min-lr or --warmup is refused,
+ * pointing to --init for a new run; the same values are accepted, and the schedule is printed. */
+int test_train_cli_resume_schedule(void)
+{
+    char dir[600], cmd[4096], out[8192], corpus[700];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    CHECK(write_pigs_corpus(dir, corpus, sizeof corpus) == 0);
+    const char *opts = "--layers 1 --d-model 16 --heads 2 --ctx 16 --batch 2 --threads 1";
+    snprintf(cmd, sizeof cmd, "train --corpus %s --out %s/part %s --steps 12 --stop-after 5 --warmup 2 --lr 2e-3",
+             corpus, dir, opts);
+    CHECK_MSG(test_run_headscope(cmd, out, sizeof out) == 0, "%s", out);
+    CHECK_MSG(strstr(out, "schedule: 12 steps, warmup 2 steps to lr 2.00e-03, cosine decay to 2.00e-04"), "%s", out);
+    const char *changed[] = {"--steps 20", "--steps 8", "--lr 1e-3", "--min-lr 0", "--warmup 0"};
+    for (int i = 0; i < 5; i++) {
+        snprintf(cmd, sizeof cmd, "train --corpus %s --resume %s/part --out %s/x %s", corpus, dir, dir, changed[i]);
+        int rc = test_run_headscope(cmd, out, sizeof out);
+        char opt[32];
+        snprintf(opt, sizeof opt, "%.*s", (int)strcspn(changed[i], " "), changed[i]);
+        CHECK_MSG(rc == 2 && strstr(out, opt) && strstr(out, "--init") && strstr(out, "12-step"), "%s: rc %d: %s",
+                  changed[i], rc, out);
+        snprintf(cmd, sizeof cmd, "%s/x", dir);
+        CHECK_MSG(access(cmd, F_OK) != 0, "%s: the refused resume wrote %s", changed[i], cmd);
+    }
+    snprintf(cmd, sizeof cmd, "train --corpus %s --resume %s/part --out %s/part --steps 12 --lr 0.002 --warmup 2",
+             corpus, dir, dir);
+    CHECK_MSG(test_run_headscope(cmd, out, sizeof out) == 0, "%s", out);
+    CHECK_MSG(strstr(out, "resuming at step 5 of a 12-step schedule: warmup 2 steps to lr 2.00e-03, cosine decay to "
+                          "2.00e-04"),
+              "%s", out);
+    CHECK(strstr(out, "after step 12 of 12"));
+    /* a finished run cannot be resumed; the message says how to train on */
+    snprintf(cmd, sizeof cmd, "train --corpus %s --resume %s/part --out %s/x", corpus, dir, dir);
+    CHECK(test_run_headscope(cmd, out, sizeof out) == 2);
+    CHECK_MSG(strstr(out, "12 of 12") && strstr(out, "--init"), "%s", out);
+    return TEST_PASS;
+}
+
 /* The BOS rule of a trained model: a corpus that separates documents with <|endoftext|> taught the
  * model that text begins after it, so the checkpoint says prompts begin with it
  * (tokenizer_config.json) and every command prepends it; a corpus without it (or bytes) says
