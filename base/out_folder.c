@@ -18,9 +18,11 @@ static int has(const char *dir, const char *name)
     return access(path, F_OK) == 0;
 }
 
-/* 1 when dir/name begins with head */
+/* 1 when dir/name begins with head (NULL: exists) */
 static int begins_with(const char *dir, const char *name, const char *head)
 {
+    if (!head)
+        return has(dir, name);
     char path[4096], buf[256];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "rb");
@@ -56,8 +58,8 @@ hs_status hs_out_folder_inspect(const char *dir, const hs_out_folder_sign *sign,
         *kind = HS_OUT_FOLDER_EMPTY;
     else if (sign && sign->marker && has(dir, sign->marker))
         *kind = HS_OUT_FOLDER_OWN;
-    else if (sign && sign->legacy_file && begins_with(dir, sign->legacy_file, sign->legacy_head ? sign->legacy_head : "")
-             && (!sign->legacy_also || has(dir, sign->legacy_also)))
+    else if (sign && sign->legacy_file && begins_with(dir, sign->legacy_file, sign->legacy_head) &&
+             (!sign->legacy_also || has(dir, sign->legacy_also)))
         *kind = HS_OUT_FOLDER_OWN;
     else
         *kind = HS_OUT_FOLDER_OTHER;

@@ -462,8 +462,8 @@ int cmd_train(int argc, char **argv)
         for (int i = 0; i < 4; i++)
             if (!isnan(sched_given[i]) && differs[i]) {
                 fprintf(stderr, "headscope train: --%s %g: --resume %s continues its run on its %ld-step schedule "
-                                "(%s), which a resume keeps; to train on with another, start a new run from its weights: "
-                                "train --init %s --corpus FILE --out NEW_DIR --steps N\n",
+                                "(%s), which a resume keeps; to train on with another, start a new run from its "
+                                "weights: train --init %s --corpus FILE --out NEW_DIR --steps N\n",
                         sched_names[i], sched_given[i], resume, saved.steps, sched, resume);
                 status = 2;
                 goto done;
