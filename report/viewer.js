@@ -21,8 +21,8 @@
 
   var V = window.HS_VIEW;
   if (!V || !V.prompts || V.prompts.length === 0) {
-    readout.textContent = 'No attention patterns are stored for the prompts of this store ' +
-      '(record with the default hooks, or --hooks including pattern).';
+    readout.textContent = 'No attention patterns are stored for the prompts of this store: record them ' +
+      'with headscope run (its default --record includes pattern, as must a --record LIST).';
     root.setAttribute('data-ready', '1');
     return;
   }

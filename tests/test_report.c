@@ -4,6 +4,7 @@
  * and a foreign folder is refused, and a real browser (headless Chromium) renders it without
  * console errors and not blank. */
 #include <cairo.h>
+#include <libxml/HTMLparser.h>
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
@@ -76,21 +77,28 @@ static int count(xmlDocPtr doc, const char *expr)
     return n;
 }
 
-/* Records a small store with a random GPT-2 (2 layers, 4 heads) and the given prompts. */
-static int make_store(const char *dir, const char *prompts_jsonl, char *db, size_t cap)
+/* Records a small store with a random GPT-2 (2 layers, 4 heads, a context of n_ctx tokens) and the
+ * given prompts; run_opts are more options of `headscope run` ("" for none). */
+static int make_store_with(const char *dir, const char *prompts_jsonl, int n_ctx, const char *run_opts, char *db,
+                           size_t cap)
 {
     char model[512], prompts[512], args[4096], out[16384];
     snprintf(model, sizeof model, "%s/model", dir);
     snprintf(prompts, sizeof prompts, "%s/prompts.jsonl", dir);
     snprintf(db, cap, "%s/run.db", dir);
     hs_error err = {0};
-    hs_random_model_spec spec = {.n_layers = 2, .d_model = 32, .n_heads = 4, .n_ctx = 128, .d_vocab = 257,
+    hs_random_model_spec spec = {.n_layers = 2, .d_model = 32, .n_heads = 4, .n_ctx = n_ctx, .d_vocab = 257,
                                  .init_std = 0.3f, .seed = 11};
     CHECK_OK(hs_random_model_write(model, &spec, &err), &err);
     CHECK(write_text(prompts, prompts_jsonl) == 0);
-    snprintf(args, sizeof args, "run --model %s --prompts %s --db %s --quiet", model, prompts, db);
+    snprintf(args, sizeof args, "run --model %s --prompts %s --db %s --quiet %s", model, prompts, db, run_opts);
     CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
     return TEST_PASS;
+}
+
+static int make_store(const char *dir, const char *prompts_jsonl, char *db, size_t cap)
+{
+    return make_store_with(dir, prompts_jsonl, 128, "", db, cap);
 }
 
 static const char plain_prompts[] =
@@ -514,6 +522,78 @@ int test_report_browser(void)
     double frac = (double)ink / ((W / 2) * (H / 2));
     CHECK_MSG(W == 1280 && frac > 0.03 && colours_seen >= 32, "screenshot %dx%d: %.3f ink, %d colours", W, H, frac,
               colours_seen);
+    return TEST_PASS;
+}
+
+/* ---------------------------------------------------------------- the attention viewer in the browser */
+
+/* The DOM Chromium dumped (the page after its scripts ran), parsed as HTML: XPath on it takes no
+ * namespace prefix. NULL when the log holds no page. */
+static xmlDocPtr dumped_dom(const char *log)
+{
+    const char *at = strstr(log, "<html");
+    if (!at)
+        return NULL;
+    return htmlReadMemory(at, (int)strlen(at), "dump.html", "UTF-8",
+                          HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET);
+}
+
+/* The string value of an XPath expression, malloc'd ("" when it selects nothing). */
+static char *xstring(xmlDocPtr doc, const char *expr)
+{
+    char e[1024];
+    snprintf(e, sizeof e, "string(%s)", expr);
+    xmlXPathObjectPtr r = xpath(doc, NULL, e);
+    char *s = strdup(r && r->stringval ? (const char *)r->stringval : "");
+    xmlXPathFreeObject(r);
+    return s;
+}
+
+/* Opens url (a report's index.html, maybe with a #fragment) in headless Chromium, gives the page
+ * 5 s of virtual time (the viewer loads a prompt's data file after the page) and returns the DOM
+ * its scripts left; NULL, with a message, when the page showed a problem. */
+static xmlDocPtr viewer_dom(const char *chrome, const char *url)
+{
+    char *log = chromium(chrome, "--virtual-time-budget=5000 --dump-dom", url);
+    if (!log)
+        return NULL;
+    const char *problem = page_problem(log);
+    xmlDocPtr doc = problem ? NULL : dumped_dom(log);
+    if (problem)
+        fprintf(stderr, "%s: %s\n", url, problem);
+    free(log);
+    return doc;
+}
+
+/* With no pattern in the store the viewer says how to record one, and every option it names is an
+ * option of `headscope run` (it once suggested --hooks, which does not exist). */
+int test_report_viewer_empty_hint(void)
+{
+    const char *chrome = find_chromium();
+    if (!chrome) {
+        fprintf(stderr, "no chromium: skipped\n");
+        return TEST_SKIP;
+    }
+    char dir[256], db[512], out_dir[512], url[1100], help[16384];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    CHECK(make_store_with(dir, plain_prompts, 128, "--record z", db, sizeof db) == TEST_PASS);
+    snprintf(out_dir, sizeof out_dir, "%s/report", dir);
+    hs_error err = {0};
+    CHECK_OK(hs_report_write(db, out_dir, NULL, NULL, &err), &err);
+    snprintf(url, sizeof url, "file://%s/index.html", out_dir);
+    xmlDocPtr doc = viewer_dom(chrome, url);
+    CHECK(doc);
+    char *hint = xstring(doc, "//*[@id='hs-readout']");
+    xmlFreeDoc(doc);
+    CHECK_MSG(strstr(hint, "No attention patterns") && strstr(hint, "--record") && strstr(hint, "pattern"),
+              "the viewer says '%s'", hint);
+    CHECK(test_run_headscope("run --help", help, sizeof help) == 0);
+    for (const char *p = hint; (p = strstr(p, "--")) != NULL; p += 2) {
+        char opt[64] = "";
+        sscanf(p, "%63[-a-z]", opt);
+        CHECK_MSG(strstr(help, opt), "the viewer suggests %s, which `headscope run --help` does not list", opt);
+    }
+    free(hint);
     return TEST_PASS;
 }
 
