@@ -114,7 +114,9 @@
    ['12', '12 px'], ['16', '16 px'], ['22', '22 px']].forEach(function (z) { option(selZoom, z[0], z[1]); });
 
   /* ------------------------------------------------------------ data, one file per prompt */
-  var cache = {}, order = [], arrived = {}, CACHED = 6;
+  /* cache: decoded prompts by id, at most CACHED (order: oldest first); waiting: the callbacks of
+   * prompts whose file is being read, so that one picked again meanwhile is read once */
+  var cache = {}, order = [], arrived = {}, waiting = {}, CACHED = 6;
   V.add = function (id, p) { arrived[id] = p; };
   function decode(p) {
     var s = atob(p.data), b = new Uint8Array(s.length);
@@ -135,25 +137,32 @@
     delete p.data;
   }
   function load(entry, then) {
-    if (cache[entry.id]) { then(cache[entry.id]); return; }
+    var id = entry.id;
+    if (cache[id]) { then(cache[id]); return; }
+    if (waiting[id]) { waiting[id].push(then); return; }
+    waiting[id] = [then];
     var s = document.createElement('script');
-    s.src = 'viewer/p' + entry.id + '.js';
+    s.src = 'viewer/p' + id + '.js';
     s.onload = function () {
-      var p = arrived[entry.id];
-      delete arrived[entry.id];
-      if (!p) { fail(s.src + ' holds no data for prompt ' + entry.id); return; }
+      var p = arrived[id], calls = waiting[id];
+      delete arrived[id];
+      delete waiting[id];
+      if (!p) { fail(s.src + ' holds no data for prompt ' + id); return; }
       try { decode(p); } catch (e) { fail(s.src + ': ' + e.message); return; }
       p.script = s;
-      cache[entry.id] = p;
-      order.push(entry.id);
+      cache[id] = p;
+      order.push(id);
       while (order.length > CACHED) {
-        var old = cache[order[0]];
-        old.script.parentNode.removeChild(old.script);
-        delete cache[order.shift()];
+        var old = order.shift();
+        cache[old].script.parentNode.removeChild(cache[old].script);
+        delete cache[old];
       }
-      then(p);
+      calls.forEach(function (f) { f(p); });
     };
-    s.onerror = function () { fail('cannot read ' + s.src + ': is the report folder complete?'); };
+    s.onerror = function () {
+      delete waiting[id];
+      fail('cannot read ' + s.src + ': is the report folder complete?');
+    };
     document.head.appendChild(s);
   }
 

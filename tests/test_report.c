@@ -968,6 +968,50 @@ int test_report_viewer_hover(void)
     return TEST_PASS;
 }
 
+/* Picking prompts faster than their files load (1, 2, then 1 again while both load), then going
+ * through more prompts than the viewer keeps decoded: the last pick is shown, nothing fails, and
+ * at most the kept prompts' files stay in the page. */
+int test_report_viewer_quick_picks(void)
+{
+    const char *chrome = find_chromium();
+    if (!chrome) {
+        fprintf(stderr, "no chromium: skipped\n");
+        return TEST_SKIP;
+    }
+    char dir[256], db[512], out_dir[512], url[1100], jsonl[4096];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    int n = 0;
+    for (int i = 0; i < 12; i++)
+        n += snprintf(jsonl + n, sizeof jsonl - (size_t)n, "{\"id\": \"p%d\", \"text\": \"prompt %d: a dog ran\"}\n",
+                      i, i);
+    CHECK(make_store_with(dir, jsonl, 128, "", db, sizeof db) == TEST_PASS);
+    snprintf(out_dir, sizeof out_dir, "%s/report", dir);
+    hs_error err = {0};
+    CHECK_OK(hs_report_write(db, out_dir, NULL, NULL, &err), &err);
+    snprintf(url, sizeof url, "file://%s/index.html", out_dir);
+    static const char actions[] =
+        "var v = d.getElementById('hs-viewer'), sel = d.getElementById('hs-prompt');\n"
+        "function choose(i) { sel.value = String(i); sel.dispatchEvent(new Event('change')); }\n"
+        "choose(1); choose(2); choose(1);\n"
+        "var next = 3;\n"
+        "function step() {\n"
+        "  if (v.getAttribute('data-error')) { out('error ' + v.getAttribute('data-error')); return; }\n"
+        "  if (v.getAttribute('data-ready') !== '1') { setTimeout(step, 20); return; }\n"
+        "  if (next < 12) { choose(next++); setTimeout(step, 20); return; }\n"
+        "  out('shown ' + d.getElementById('hs-readout').textContent);\n"
+        "  out('scripts ' + d.querySelectorAll('script[src^=\"viewer/\"]').length);\n"
+        "}\n"
+        "setTimeout(step, 20);\n";
+    char *lines = viewer_probe(chrome, dir, url, actions);
+    CHECK(lines);
+    CHECK_MSG(!strstr(lines, "error") && !strstr(lines, "never ready"), "%s", lines);
+    const char *shown = strstr(lines, "shown "), *scripts = strstr(lines, "scripts ");
+    CHECK_MSG(shown && strstr(shown, "#11 (p11)"), "%s", lines);
+    CHECK_MSG(scripts && atoi(scripts + 8) >= 1 && atoi(scripts + 8) <= 6, "%s", lines);
+    free(lines);
+    return TEST_PASS;
+}
+
 /* The logit-lens section: after `analyze logit-lens`, the report draws a grid per prompt (up to 3),
  * the target curves and the DLA bars, whose stacked parts (tooltips) sum to the store's mean final
  * logit difference — the DLA identity, read back through the figure. */
