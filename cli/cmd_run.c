@@ -33,6 +33,12 @@ typedef struct progress_state {
     int last_len;
 } progress_state;
 
+/* "s" after a count other than one: "1 prompt", "2 prompts". */
+static const char *plural(long long n)
+{
+    return n == 1 ? "" : "s";
+}
+
 static double seconds_since(const struct timespec *t0)
 {
     struct timespec t;
@@ -136,10 +142,11 @@ int cmd_run(int argc, char **argv)
         return 1;
     }
     if (res.state == HS_RUN_COMPLETE)
-        printf("headscope run: run %lld in %s already recorded all %d prompts; nothing to do\n",
-               (long long)res.run_id, db_path, res.n_prompts);
+        printf("headscope run: run %lld in %s already recorded %s %d prompt%s; nothing to do\n", (long long)res.run_id,
+               db_path, res.n_prompts == 1 ? "its" : "all", res.n_prompts, plural(res.n_prompts));
     else
-        printf("headscope run: %s run %lld: %d prompts recorded%s (%s)\n", db_path, (long long)res.run_id,
-               res.n_prompts, res.state == HS_RUN_RESUMED ? ", resumed" : "", res.options_json);
+        printf("headscope run: %s run %lld: %d prompt%s recorded%s (%s)\n", db_path, (long long)res.run_id,
+               res.n_prompts, plural(res.n_prompts), res.state == HS_RUN_RESUMED ? ", resumed" : "",
+               res.options_json);
     return 0;
 }

@@ -1,0 +1,151 @@
+/* test_run_guards.c — what `headscope run` checks and says before and while it records: selections
+ * the model cannot satisfy are refused before anything is written, positions beyond a prompt are
+ * reported once, full TransformerLens hook names select hooks and layers, and the messages a user
+ * reads (counts, progress without a terminal, the size estimate, an interrupt) say what happened. */
+#include <fcntl.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "model/random_model.h"
+#include "tests/test.h"
+
+static int write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs(text, f);
+    return fclose(f);
+}
+
+/* One integer from a query on the database at path (or -1). */
+static long long db_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    long long v = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    else
+        fprintf(stderr, "SQL on %s failed: %s\n  in: %s\n", path, sqlite3_errmsg(db), sql);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static int exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+/* A fresh directory holding a random GPT-2 (DIR/model) of the given shape; dir gets its path. */
+static int make_model(char *dir, size_t cap, int n_layers, int n_heads)
+{
+    snprintf(dir, cap, "%s", test_tmpdir());
+    char model[600];
+    snprintf(model, sizeof model, "%s/model", dir);
+    hs_error err = {0};
+    hs_random_model_spec spec = {.n_layers = n_layers, .d_model = 8 * n_heads, .n_heads = n_heads, .n_ctx = 64,
+                                 .d_vocab = 257, .init_std = 0.2f, .seed = 11};
+    CHECK_OK(hs_random_model_write(model, &spec, &err), &err);
+    return TEST_PASS;
+}
+
+int test_run_counts_read_as_english(void)
+{
+    char dir[256], args[4096], out[16384];
+    CHECK(make_model(dir, sizeof dir, 1, 2) == TEST_PASS);
+    snprintf(args, sizeof args, "%s/one.jsonl", dir);
+    CHECK(write_file(args, "{\"text\": \"one prompt\"}\n") == 0);
+    snprintf(args, sizeof args, "run --model %s/model --prompts %s/one.jsonl --db %s/one.db --quiet", dir, dir, dir);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    CHECK_MSG(strstr(out, ": 1 prompt recorded (") && !strstr(out, "prompts"), "%s", out);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    CHECK_MSG(strstr(out, "already recorded its 1 prompt; nothing to do") && !strstr(out, "prompts"), "%s", out);
+    return TEST_PASS;
+}
+
+/* --layers and --heads beyond the model are refused, naming the model's range, and write nothing. */
+int test_run_refuses_layers_heads_beyond_model(void)
+{
+    char dir[256], args[4096], out[16384], db[600];
+    CHECK(make_model(dir, sizeof dir, 2, 4) == TEST_PASS);
+    snprintf(args, sizeof args, "%s/p.jsonl", dir);
+    CHECK(write_file(args, "{\"text\": \"a prompt\"}\n") == 0);
+    snprintf(db, sizeof db, "%s/run.db", dir);
+    struct { const char *opts, *expect; } cases[] = {
+        {"--layers 2", "headscope run: --layers 2: the model has 2 layers (0-1)"},
+        {"--layers 0,1-3", "headscope run: --layers 0,1-3: the model has 2 layers (0-1)"},
+        {"--heads 4", "headscope run: --heads 4: the model has 4 heads (0-3)"},
+        {"--heads 1,9 --layers 1", "headscope run: --heads 1,9: the model has 4 heads (0-3)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(args, sizeof args, "run --model %s/model --prompts %s/p.jsonl --db %s %s", dir, dir, db,
+                 cases[i].opts);
+        int rc = test_run_headscope(args, out, sizeof out);
+        CHECK_MSG(rc == 2, "case %zu: exit %d: %s", i, rc, out);
+        CHECK_MSG(strstr(out, cases[i].expect), "case %zu: expected '%s' in: %s", i, cases[i].expect, out);
+        CHECK_MSG(!exists(db), "case %zu: a store was written for a selection the model cannot satisfy", i);
+    }
+    /* the last layer and head are accepted */
+    snprintf(args, sizeof args, "run --model %s/model --prompts %s/p.jsonl --db %s --layers 1 --heads 3 --quiet", dir,
+             dir, db);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    CHECK(db_int(db, "SELECT count(*) FROM activations WHERE layer = 1 AND (head = 3 OR head IS NULL)") == 3);
+    CHECK(db_int(db, "SELECT count(*) FROM activations") == 3);
+    return TEST_PASS;
+}
+
+/* --positions beyond a prompt's length: what the prompt has is recorded, the shortfall is said
+ * once (naming the first short prompt and its length), and the run finishes. */
+int test_run_positions_beyond_prompt(void)
+{
+    char dir[256], args[4096], out[16384], db[600];
+    CHECK(make_model(dir, sizeof dir, 1, 2) == TEST_PASS);
+    snprintf(args, sizeof args, "%s/p.jsonl", dir);
+    CHECK(write_file(args, "{\"tokens\": [256, 72, 105, 33, 33]}\n"                             /* 5 tokens */
+                           "{\"tokens\": [256, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]}\n"   /* 14 */
+                           "{\"tokens\": [256, 65, 66, 67, 68, 69, 70, 71]}\n") == 0);      /* 8 */
+    snprintf(db, sizeof db, "%s/run.db", dir);
+    snprintf(args, sizeof args, "run --model %s/model --prompts %s/p.jsonl --db %s --positions 10 --record z", dir,
+             dir, db);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    CHECK_MSG(strstr(out, "3 prompts recorded"), "%s", out);
+    const char *note = strstr(out, "--positions 10: 2 of 3 prompts are shorter than the 11 tokens it needs "
+                                   "(the first: p.jsonl:1, 5 tokens)");
+    CHECK_MSG(note, "%s", out);
+    CHECK_MSG(!strstr(note + 1, "--positions 10:"), "said more than once: %s", out);
+    CHECK_MSG(strstr(out, "2 prompts have none of the positions"), "%s", out);
+    CHECK(db_int(db, "SELECT count(*) FROM runs WHERE finished_at IS NOT NULL") == 1);
+    CHECK(db_int(db, "SELECT count(*) FROM prompts") == 3);
+    CHECK(db_int(db, "SELECT count(*) FROM activations a JOIN prompts p ON p.id = a.prompt_id "
+                     "WHERE p.idx = 1 AND a.positions = '[10]'") == 2);
+    CHECK(db_int(db, "SELECT count(*) FROM activations a JOIN prompts p ON p.id = a.prompt_id WHERE p.idx != 1") == 0);
+    /* summaries do not depend on --positions: every prompt has them */
+    CHECK(db_int(db, "SELECT count(DISTINCT prompt_id) FROM head_scores") == 3);
+    /* a range that runs past the end keeps the positions the prompt has; -1 is always there */
+    snprintf(db, sizeof db, "%s/range.db", dir);
+    snprintf(args, sizeof args, "run --model %s/model --prompts %s/p.jsonl --db %s --positions 3-6,-1 --record z "
+             "--quiet", dir, dir, db);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    CHECK_MSG(strstr(out, "--positions 3-6,-1: 1 of 3 prompts is shorter than the 7 tokens it needs "
+                          "(the first: p.jsonl:1, 5 tokens)") && !strstr(out, "have none"), "%s", out);
+    CHECK(db_int(db, "SELECT count(*) FROM activations a JOIN prompts p ON p.id = a.prompt_id "
+                     "WHERE p.idx = 0 AND a.positions = '[3,4]'") == 2);
+    CHECK(db_int(db, "SELECT count(*) FROM activations a JOIN prompts p ON p.id = a.prompt_id "
+                     "WHERE p.idx = 2 AND a.positions = '[3,4,5,6,7]'") == 2);
+    /* a position before the start is missing too */
+    snprintf(db, sizeof db, "%s/neg.db", dir);
+    snprintf(args, sizeof args, "run --model %s/model --prompts %s/p.jsonl --db %s --positions -6 --record z --quiet",
+             dir, dir, db);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    CHECK_MSG(strstr(out, "--positions -6: 1 of 3 prompts is shorter than the 6 tokens it needs"), "%s", out);
+    return TEST_PASS;
+}
