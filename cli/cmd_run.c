@@ -136,6 +136,8 @@ int cmd_run(int argc, char **argv)
         if (ps.tty && !quiet)
             fputc('\n', stderr);
         cli_fail("run", &err);
+        if (res.bad_option)
+            return 2;
         fprintf(stderr, "headscope run: %s\n",
                 res.store_opened ? "the prompts recorded so far are kept; run the same command to resume"
                                  : "nothing was recorded; fix the cause and run the same command");

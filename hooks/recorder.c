@@ -123,18 +123,55 @@ int hs_index_ranges_has(const hs_index_ranges *r, int i, int len)
     return 0;
 }
 
-static void ranges_json(const hs_index_ranges *r, char *buf, size_t cap)
+void hs_index_ranges_text(const hs_index_ranges *r, char *buf, size_t cap)
 {
     if (r->all) {
-        snprintf(buf, cap, "\"all\"");
+        snprintf(buf, cap, "all");
         return;
     }
-    size_t n = (size_t)snprintf(buf, cap, "\"");
+    size_t n = 0;
+    buf[0] = '\0';
     for (int k = 0; k < r->n && n < cap; k++)
         n += (size_t)snprintf(buf + n, cap - n, r->lo[k] == r->hi[k] ? "%s%d" : "%s%d-%d", k ? "," : "", r->lo[k],
                               r->hi[k]);
-    if (n < cap)
-        snprintf(buf + n, cap - n, "\"");
+}
+
+static void ranges_json(const hs_index_ranges *r, char *buf, size_t cap)
+{
+    char text[1000];
+    hs_index_ranges_text(r, text, sizeof text);
+    snprintf(buf, cap, "\"%s\"", text);
+}
+
+/* The largest index a selection names (-1 for "all"). */
+static int ranges_max(const hs_index_ranges *r)
+{
+    int mx = -1;
+    for (int k = 0; !r->all && k < r->n; k++) {
+        if (r->lo[k] > mx)
+            mx = r->lo[k];
+        if (r->hi[k] > mx)
+            mx = r->hi[k];
+    }
+    return mx;
+}
+
+/* "--layers 7: the model has 5 layers (0-4)" when r names an index >= n. */
+static hs_status check_range(const hs_index_ranges *r, int n, const char *option, const char *noun, hs_error *err)
+{
+    if (ranges_max(r) < n)
+        return HS_OK;
+    char text[1000];
+    hs_index_ranges_text(r, text, sizeof text);
+    if (n == 1)
+        return hs_fail(err, HS_ERR_RANGE, "%s %s: the model has 1 %s (0)", option, text, noun);
+    return hs_fail(err, HS_ERR_RANGE, "%s %s: the model has %d %ss (0-%d)", option, text, n, noun, n - 1);
+}
+
+hs_status hs_record_options_check(const hs_record_options *opt, const hs_model *m, hs_error *err)
+{
+    HS_TRY(check_range(&opt->layers, m->cfg.n_layers, "--layers", "layer", err));
+    return check_range(&opt->heads, m->cfg.n_heads, "--heads", "head", err);
 }
 
 char *hs_record_options_json(const hs_record_options *opt)

@@ -37,8 +37,15 @@ hs_status hs_index_ranges_parse(const char *spec, int allow_negative, const char
                                 hs_error *err);
 /* Whether index i (0 <= i < len) is selected. */
 int hs_index_ranges_has(const hs_index_ranges *r, int i, int len);
+/* The selection as written canonically: "all", or "0-5,7". */
+void hs_index_ranges_text(const hs_index_ranges *r, char *buf, size_t cap);
 /* Canonical JSON of the options, for the run's identity and provenance (malloc'd, caller frees). */
 char *hs_record_options_json(const hs_record_options *opt);
+
+/* Checks the selection against the model before anything is recorded: --layers and --heads
+ * naming a layer or head it does not have are HS_ERR_RANGE, with a message naming the option and
+ * the model's range. */
+hs_status hs_record_options_check(const hs_record_options *opt, const hs_model *m, hs_error *err);
 
 /* A prompt set tokenised with the model's BOS rule and checked against its context. */
 typedef struct hs_tokenized_set {

@@ -31,6 +31,10 @@ hs_status hs_run_record(const hs_run_request *req, hs_run_result *res, hs_error 
     res->n_prompts = set->n;
     if ((rc = hs_model_open(req->model_path, req->tokenizer_path, &m, err)) != HS_OK)
         goto done;
+    if ((rc = hs_record_options_check(req->opt, m, err)) != HS_OK) {
+        res->bad_option = 1;
+        goto done;
+    }
     if ((rc = hs_record_tokenize(m, set, &ts, err)) != HS_OK)
         goto done;
     if ((rc = hs_model_sha256(req->model_path, model_sha, err)) != HS_OK ||

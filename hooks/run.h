@@ -20,6 +20,7 @@ typedef struct hs_run_result {
     hs_run_state state;  /* NEW, RESUMED, or COMPLETE (nothing was left to do) */
     int n_prompts;
     int store_opened;    /* on failure: 1 when the store was opened, so prompts may have been kept */
+    int bad_option;      /* on failure: 1 when the options do not fit the model (nothing was written) */
     char options_json[1024];
 } hs_run_result;
 
