@@ -29,6 +29,7 @@ static const char run_help[] =
 
 typedef struct progress_state {
     int tty, quiet;
+    char positions[1000]; /* --positions as written canonically, for messages */
     struct timespec t0;
     int last_len;
 } progress_state;
@@ -64,6 +65,25 @@ static void show_progress(void *user, const hs_record_progress *p)
             secs > 0 ? (double)p->tokens / secs : 0.0, (int)eta / 60, (int)eta % 60);
     if (p->done == p->total)
         fputc('\n', stderr);
+}
+
+/* Says once, before recording, what the run will not find in its prompts. */
+static void show_plan(void *user, const hs_run_plan *plan)
+{
+    const progress_state *ps = user;
+    const hs_positions_shortfall *sf = &plan->positions;
+    if (sf->n_short > 0) {
+        char empty[160] = "";
+        if (sf->n_empty > 0)
+            snprintf(empty, sizeof empty, "; %d prompt%s %s none of the positions (%s tokens and summaries are stored)",
+                     sf->n_empty, plural(sf->n_empty), sf->n_empty == 1 ? "has" : "have",
+                     sf->n_empty == 1 ? "only its" : "only their");
+        fprintf(stderr,
+                "headscope run: --positions %s: %d of %d prompt%s %s shorter than the %d tokens it needs (the first: "
+                "%s:%d, %d token%s); a prompt keeps the positions it has%s\n",
+                ps->positions, sf->n_short, plan->n_prompts, plural(plan->n_prompts), sf->n_short == 1 ? "is" : "are",
+                sf->needed, plan->prompts_path, sf->first_line, sf->first_len, plural(sf->first_len), empty);
+    }
 }
 
 int cmd_run(int argc, char **argv)
@@ -128,9 +148,11 @@ int cmd_run(int argc, char **argv)
         vfs = HS_FAULT_VFS_NAME;
     }
     progress_state ps = {.tty = isatty(2), .quiet = quiet};
+    hs_index_ranges_text(&opt.positions, ps.positions, sizeof ps.positions);
     clock_gettime(CLOCK_MONOTONIC, &ps.t0);
     hs_run_request req = {.model_path = model_path, .tokenizer_path = tokenizer, .prompts_path = prompts_path,
-                          .db_path = db_path, .vfs = vfs, .opt = &opt, .progress = show_progress, .progress_user = &ps};
+                          .db_path = db_path, .vfs = vfs, .opt = &opt, .progress = show_progress, .progress_user = &ps,
+                          .plan = show_plan};
     hs_run_result res;
     if (hs_run_record(&req, &res, &err) != HS_OK) {
         if (ps.tty && !quiet)

@@ -295,7 +295,9 @@ static hs_status observe(void *user, const hs_hook_point *hp, const hs_tensor *t
     if (hp->layer >= 0 && !hs_index_ranges_has(&r->opt->layers, hp->layer, r->m->cfg.n_layers))
         return HS_OK;
     hs_status rc = HS_OK;
-    if (r->opt->hooks & (1u << hp->kind))
+    /* a prompt shorter than every selected position stores no slice of it (an empty tensor says
+     * nothing that the missing row does not) */
+    if ((r->opt->hooks & (1u << hp->kind)) && r->n_sel > 0)
         rc = store_hook(r, hp, t);
     if (rc == HS_OK && hp->kind == HS_HOOK_PATTERN && r->opt->summaries)
         rc = summarise_pattern(r, hp->layer, t);
@@ -326,6 +328,38 @@ static hs_status select_positions(recorder *r, int T)
         n += (size_t)snprintf(r->positions_json + n, cap - n, "%s%d", s ? "," : "", r->pos_sel[s]);
     snprintf(r->positions_json + n, cap - n, "]");
     return HS_OK;
+}
+
+/* Tokens needed to hold position p of a selection: p + 1 from the start, -p from the end. */
+static int tokens_needed(int p)
+{
+    return p >= 0 ? p + 1 : -p;
+}
+
+void hs_record_positions_shortfall(const hs_record_options *opt, const hs_prompt_set *set,
+                                   const hs_tokenized_set *ts, hs_positions_shortfall *out)
+{
+    memset(out, 0, sizeof *out);
+    const hs_index_ranges *r = &opt->positions;
+    for (int k = 0; !r->all && k < r->n; k++) {
+        int need = tokens_needed(r->lo[k]) > tokens_needed(r->hi[k]) ? tokens_needed(r->lo[k])
+                                                                       : tokens_needed(r->hi[k]);
+        if (need > out->needed)
+            out->needed = need;
+    }
+    for (int i = 0; i < ts->n; i++) {
+        int T = (int)ts->n_ids[i];
+        if (T >= out->needed)
+            continue;
+        if (out->n_short++ == 0) {
+            out->first_line = set->prompts[i].line;
+            out->first_len = T;
+        }
+        int any = 0;
+        for (int p = 0; p < T && !any; p++)
+            any = hs_index_ranges_has(r, p, T);
+        out->n_empty += !any;
+    }
 }
 
 /* ---------------------------------------------------------------- the loop */

@@ -64,6 +64,19 @@ typedef struct hs_tokenized_set {
 hs_status hs_record_tokenize(const hs_model *m, const hs_prompt_set *set, hs_tokenized_set **out, hs_error *err);
 void hs_tokenized_set_free(hs_tokenized_set *ts);
 
+/* How a prompt set falls short of --positions. A prompt is short when a position the selection
+ * names lies beyond its end (10 in a prompt of 5 tokens, -6 in one of 5): it keeps the positions
+ * it has, and one with none of them stores its tokens and summaries but no activations. */
+typedef struct hs_positions_shortfall {
+    int needed;                  /* tokens a prompt needs to hold every named position (0: "all") */
+    int n_short;                 /* prompts with fewer tokens */
+    int n_empty;                 /* of those, prompts with none of the positions */
+    int first_line, first_len;   /* the first short prompt: its line and its token count */
+} hs_positions_shortfall;
+
+void hs_record_positions_shortfall(const hs_record_options *opt, const hs_prompt_set *set,
+                                   const hs_tokenized_set *ts, hs_positions_shortfall *out);
+
 typedef struct hs_record_progress {
     int done, total;         /* prompts finished in this run so far (recorded or skipped), and all */
     int skipped;             /* prompts already recorded by an earlier, interrupted invocation */

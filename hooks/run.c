@@ -45,6 +45,10 @@ hs_status hs_run_record(const hs_run_request *req, hs_run_result *res, hs_error 
         goto done;
     }
     snprintf(res->options_json, sizeof res->options_json, "%s", options_json);
+    hs_run_plan plan = {.prompts_path = req->prompts_path, .n_prompts = set->n};
+    hs_record_positions_shortfall(req->opt, set, ts, &plan.positions);
+    if (req->plan)
+        req->plan(req->progress_user, &plan);
     if ((rc = hs_store_open(req->db_path, HS_STORE_CREATE, req->vfs, &store, err)) != HS_OK)
         goto done;
     res->store_opened = 1;

@@ -6,6 +6,15 @@
 #include "hooks/recorder.h"
 #include "store/store.h"
 
+/* What a run is about to record, told once all input is checked and before the store is touched. */
+typedef struct hs_run_plan {
+    const char *prompts_path;
+    int n_prompts;
+    hs_positions_shortfall positions;  /* prompts shorter than --positions needs */
+} hs_run_plan;
+
+typedef void (*hs_run_plan_fn)(void *user, const hs_run_plan *plan);
+
 typedef struct hs_run_request {
     const char *model_path, *tokenizer_path; /* tokenizer_path may be NULL */
     const char *prompts_path, *db_path;
@@ -13,6 +22,7 @@ typedef struct hs_run_request {
     const hs_record_options *opt;
     hs_record_progress_fn progress;          /* may be NULL */
     void *progress_user;
+    hs_run_plan_fn plan;                     /* may be NULL; called with progress_user */
 } hs_run_request;
 
 typedef struct hs_run_result {
