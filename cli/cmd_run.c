@@ -19,7 +19,10 @@ static const char run_help[] =
     "\n"
     "  --record LIST     hooks to store (default pattern,z,resid_post); short names such as\n"
     "                    pattern, scores, q, k, v, rot_q, rot_k, z, result, attn_out, resid_pre,\n"
-    "                    resid_mid, resid_post, mlp_pre, mlp_post, mlp_out, embed, logits, or all\n"
+    "                    resid_mid, resid_post, mlp_pre, mlp_post, mlp_out, embed, logits, or all;\n"
+    "                    or TransformerLens names: hook_pattern and blocks.*.hook_resid_post keep\n"
+    "                    the layers of --layers, blocks.0.attn.hook_pattern only layer 0 of that\n"
+    "                    hook (a layer so named must also be among --layers, else it is refused)\n"
     "  --layers LIST     layers to store, e.g. 0-5,7 (default all)\n"
     "  --heads LIST      heads to store on hooks with heads (default all)\n"
     "  --positions LIST  (query) positions to store, e.g. -1 for the last, 0-3,-1 (default all)\n"
@@ -110,7 +113,7 @@ int cmd_run(int argc, char **argv)
         case 't': tokenizer = optarg; break;
         case 'p': prompts_path = optarg; break;
         case 'd': db_path = optarg; break;
-        case O_RECORD: rc = hs_record_parse_hooks(optarg, &opt.hooks, &err); break;
+        case O_RECORD: rc = hs_record_parse_hooks(optarg, &opt, &err); break;
         case O_LAYERS: rc = hs_index_ranges_parse(optarg, 0, "--layers", &opt.layers, &err); break;
         case O_HEADS: rc = hs_index_ranges_parse(optarg, 0, "--heads", &opt.heads, &err); break;
         case O_POSITIONS: rc = hs_index_ranges_parse(optarg, 1, "--positions", &opt.positions, &err); break;

@@ -20,6 +20,9 @@ typedef struct hs_index_ranges {
 typedef struct hs_record_options {
     uint32_t hooks;          /* bit (1u << kind) per hs_hook_kind to store */
     hs_index_ranges layers, heads, positions;
+    /* per kind, the layers --record named (blocks.3.hook_z): n == 0 when the kind was named without
+     * a layer (it then follows `layers`); else only these, each of which must be among `layers` */
+    hs_index_ranges hook_layers[HS_HOOK_KIND_COUNT];
     hs_dtype dtype;          /* F16 (default), F32 or BF16 */
     int summaries;           /* per-head attention summaries into head_scores (default on) */
 } hs_record_options;
@@ -28,10 +31,14 @@ typedef struct hs_record_options {
  * summaries on. */
 void hs_record_options_default(hs_record_options *opt);
 
-/* "pattern,z,resid_post": short names (the hook name after "hook_", e.g. pattern, z, q, result,
- * attn_out, resid_pre, mlp_post, logits; ln scales as ln1.scale / ln2.scale / ln_final.scale),
- * full kind names ("attn.hook_pattern"), or "all". */
-hs_status hs_record_parse_hooks(const char *spec, uint32_t *mask, hs_error *err);
+/* Sets opt->hooks and opt->hook_layers from --record: "all", or a comma-separated list of short
+ * names (the hook name after "hook_", e.g. pattern, z, q, result, attn_out, resid_pre, mlp_post,
+ * logits; ln scales as ln1.scale / ln2.scale / ln_final.scale), kind names ("attn.hook_pattern"),
+ * TransformerLens's bare hook names ("hook_pattern", refused when several kinds end so, as
+ * hook_scale does) and full names: "blocks.3.attn.hook_z" (that layer only; several such names add
+ * layers) or "blocks.*.attn.hook_z" (every layer). A kind also named without a layer records every
+ * layer. Layers are checked against the model and --layers by hs_record_options_check. */
+hs_status hs_record_parse_hooks(const char *spec, hs_record_options *opt, hs_error *err);
 /* "all" or comma-separated ranges "a-b" / "a" (negative allowed when allow_negative). */
 hs_status hs_index_ranges_parse(const char *spec, int allow_negative, const char *what, hs_index_ranges *out,
                                 hs_error *err);
@@ -42,9 +49,10 @@ void hs_index_ranges_text(const hs_index_ranges *r, char *buf, size_t cap);
 /* Canonical JSON of the options, for the run's identity and provenance (malloc'd, caller frees). */
 char *hs_record_options_json(const hs_record_options *opt);
 
-/* Checks the selection against the model before anything is recorded: --layers and --heads
- * naming a layer or head it does not have are HS_ERR_RANGE, with a message naming the option and
- * the model's range. */
+/* Checks the selection against the model before anything is recorded: --layers, --heads or a
+ * --record blocks.L.NAME naming a layer or head it does not have are HS_ERR_RANGE, with a message
+ * naming the option and the model's range; a layer named in --record that --layers leaves out is
+ * HS_ERR_ARG (the two contradict each other). */
 hs_status hs_record_options_check(const hs_record_options *opt, const hs_model *m, hs_error *err);
 
 /* A prompt set tokenised with the model's BOS rule and checked against its context. */

@@ -150,3 +150,62 @@ int test_run_positions_beyond_prompt(void)
     CHECK_MSG(strstr(out, "--positions -6: 1 of 3 prompts is shorter than the 6 tokens it needs"), "%s", out);
     return TEST_PASS;
 }
+
+/* --record takes TransformerLens's full names: blocks.L.NAME selects that layer of that hook,
+ * blocks.*.NAME and hook_NAME every layer --layers selects; a layer outside --layers or the model,
+ * a block prefix on a hook outside the blocks and an ambiguous hook_NAME are refused. */
+int test_run_record_full_hook_names(void)
+{
+    char dir[256], args[4096], out[16384], db[600];
+    CHECK(make_model(dir, sizeof dir, 2, 4) == TEST_PASS);
+    snprintf(args, sizeof args, "%s/p.jsonl", dir);
+    CHECK(write_file(args, "{\"text\": \"a prompt\"}\n{\"text\": \"another prompt\"}\n") == 0);
+    struct { const char *opts; long long rows; const char *sql; long long expect; } ok[] = {
+        {"--record blocks.0.attn.hook_pattern,blocks.*.hook_resid_post,hook_z --no-summaries", 2 * (4 + 2 + 8),
+         "SELECT count(*) FROM activations WHERE hook = 'attn.hook_pattern' AND layer = 0", 2 * 4},
+        {"--record blocks.0.attn.hook_pattern", 2 * 4,
+         "SELECT count(DISTINCT layer) FROM head_scores", 2},  /* summaries follow --layers */
+        {"--record hook_pattern --layers 1", 2 * 4,
+         "SELECT count(*) FROM activations WHERE hook = 'attn.hook_pattern' AND layer = 1", 2 * 4},
+        {"--record blocks.1.attn.hook_z,blocks.0.attn.hook_z,resid_post --layers 0-1", 2 * (8 + 2),
+         "SELECT count(*) FROM runs WHERE options LIKE '%\"hook_layers\":{\"attn.hook_z\":\"0-1\"}%'", 1},
+        {"--record blocks.1.hook_resid_post,hook_resid_post --layers 0,1", 2 * 2,
+         "SELECT count(*) FROM runs WHERE options NOT LIKE '%hook_layers%'", 1},  /* the whole hook wins */
+        {"--record unembed.hook_out,hook_embed,ln_final.hook_scale", 2 * 3,
+         "SELECT count(*) FROM activations WHERE layer IS NULL", 2 * 3},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        snprintf(db, sizeof db, "%s/ok%zu.db", dir, i);
+        snprintf(args, sizeof args, "run --model %s/model --prompts %s/p.jsonl --db %s --quiet %s", dir, dir, db,
+                 ok[i].opts);
+        CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "case %zu: %s", i, out);
+        CHECK_MSG(db_int(db, "SELECT count(*) FROM activations") == ok[i].rows, "case %zu: %lld rows", i,
+                  db_int(db, "SELECT count(*) FROM activations"));
+        CHECK_MSG(db_int(db, ok[i].sql) == ok[i].expect, "case %zu: %s", i, ok[i].sql);
+    }
+    struct { const char *opts, *expect; } bad[] = {
+        {"--record blocks.1.hook_resid_post --layers 0",
+         "headscope run: --record blocks.1.hook_resid_post: layer 1 is not among --layers 0"},
+        {"--record blocks.2.hook_resid_post",
+         "headscope run: --record blocks.2.hook_resid_post: the model has 2 layers (0-1)"},
+        {"--record blocks.0.hook_embed", "headscope run: --record: 'blocks.0.hook_embed': hook_embed is outside the "
+                                         "blocks, so it takes no layer (write hook_embed)"},
+        {"--record blocks.0.hook_pattern", "headscope run: --record: 'blocks.0.hook_pattern': no hook 'hook_pattern' "
+                                           "in a block (e.g. blocks.0.attn.hook_pattern"},
+        {"--record blocks.x.hook_z", "headscope run: --record: 'blocks.x.hook_z': expected blocks.LAYER.NAME or "
+                                     "blocks.*.NAME"},
+        {"--record hook_scale", "headscope run: --record: 'hook_scale' is ambiguous: ln1.hook_scale, ln2.hook_scale, "
+                                "ln_final.hook_scale"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(db, sizeof db, "%s/bad%zu.db", dir, i);
+        snprintf(args, sizeof args, "run --model %s/model --prompts %s/p.jsonl --db %s %s", dir, dir, db, bad[i].opts);
+        int rc = test_run_headscope(args, out, sizeof out);
+        CHECK_MSG(rc == 2, "case %zu: exit %d: %s", i, rc, out);
+        CHECK_MSG(strstr(out, bad[i].expect), "case %zu: expected '%s' in: %s", i, bad[i].expect, out);
+        CHECK_MSG(!exists(db), "case %zu: a store was written", i);
+    }
+    CHECK(test_run_headscope("run --help", out, sizeof out) == 0);
+    CHECK_MSG(strstr(out, "blocks.0.attn.hook_pattern") && strstr(out, "blocks.*.hook_resid_post"), "%s", out);
+    return TEST_PASS;
+}
