@@ -28,13 +28,16 @@ static const char run_help[] =
     "  --positions LIST  (query) positions to store, e.g. -1 for the last, 0-3,-1 (default all)\n"
     "  --dtype T         stored dtype: f16 (default), bf16 or f32\n"
     "  --no-summaries    skip the per-head summaries (attn_first, attn_entropy, attn_max)\n"
-    "  --quiet           no progress bar\n";
+    "  --quiet           no progress bar\n"
+    "  --progress-every S  when stderr is not a terminal, a progress line every S seconds\n"
+    "                    (default 10; 0: after every prompt)\n";
 
 typedef struct progress_state {
     int tty, quiet;
     char positions[1000]; /* --positions as written canonically, for messages */
     struct timespec t0;
-    int last_len;
+    double every;         /* without a terminal: seconds between progress lines */
+    double last_line;     /* when the last line was printed (seconds since t0; 0 before the first) */
 } progress_state;
 
 /* "s" after a count other than one: "1 prompt", "2 prompts". */
@@ -50,22 +53,47 @@ static double seconds_since(const struct timespec *t0)
     return (double)(t.tv_sec - t0->tv_sec) + 1e-9 * (double)(t.tv_nsec - t0->tv_nsec);
 }
 
+/* "4:05", "1:02:05" */
+static void format_eta(double secs, char *buf, size_t cap)
+{
+    long s = secs > 0 && secs < 1e9 ? (long)secs : 0;
+    if (s >= 3600)
+        snprintf(buf, cap, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+    else
+        snprintf(buf, cap, "%ld:%02ld", s / 60, s % 60);
+}
+
+/* On a terminal a bar rewritten in place; otherwise (a log, a pipe) a line every ps->every
+ * seconds, which is what a job's log can show without filling up with carriage returns. */
 static void show_progress(void *user, const hs_record_progress *p)
 {
     progress_state *ps = user;
-    if (!ps->tty || ps->quiet)
+    if (ps->quiet)
         return;
     double secs = seconds_since(&ps->t0);
+    if (!ps->tty && secs - ps->last_line < ps->every)
+        return;
     int recorded = p->done - p->skipped;
     double rate = secs > 0 ? recorded / secs : 0;
-    double eta = rate > 0 ? (p->total - p->done) / rate : 0;
+    double tok_rate = secs > 0 ? (double)p->tokens / secs : 0.0;
+    char eta[32];
+    format_eta(rate > 0 ? (p->total - p->done) / rate : 0, eta, sizeof eta);
+    if (!ps->tty) {
+        char before[48] = "";
+        if (p->skipped)
+            snprintf(before, sizeof before, " (%d recorded before)", p->skipped);
+        fprintf(stderr, "headscope run: %d/%d prompts%s, %.1f prompts/s, %.0f tok/s, ETA %s\n", p->done, p->total,
+                before, rate, tok_rate, eta);
+        ps->last_line = secs;
+        return;
+    }
     int width = 30, fill = p->total ? (int)((double)width * p->done / p->total) : width;
     char bar[64];
     for (int i = 0; i < width; i++)
         bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
     bar[width] = '\0';
-    fprintf(stderr, "\r[%s] %d/%d prompts  %.1f prompts/s  %.0f tok/s  ETA %d:%02d ", bar, p->done, p->total, rate,
-            secs > 0 ? (double)p->tokens / secs : 0.0, (int)eta / 60, (int)eta % 60);
+    fprintf(stderr, "\r[%s] %d/%d prompts  %.1f prompts/s  %.0f tok/s  ETA %s ", bar, p->done, p->total, rate,
+            tok_rate, eta);
     if (p->done == p->total)
         fputc('\n', stderr);
 }
@@ -96,7 +124,8 @@ int cmd_run(int argc, char **argv)
     hs_record_options_default(&opt);
     hs_error err = {0};
     int quiet = 0;
-    enum { O_RECORD = 256, O_LAYERS, O_HEADS, O_POSITIONS, O_DTYPE, O_NOSUM, O_QUIET };
+    double every = 10;
+    enum { O_RECORD = 256, O_LAYERS, O_HEADS, O_POSITIONS, O_DTYPE, O_NOSUM, O_QUIET, O_EVERY };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'},       {"tokenizer", required_argument, 0, 't'},
         {"prompts", required_argument, 0, 'p'},     {"db", required_argument, 0, 'd'},
@@ -104,6 +133,7 @@ int cmd_run(int argc, char **argv)
         {"heads", required_argument, 0, O_HEADS},   {"positions", required_argument, 0, O_POSITIONS},
         {"dtype", required_argument, 0, O_DTYPE},   {"no-summaries", no_argument, 0, O_NOSUM},
         {"quiet", no_argument, 0, O_QUIET},         {"help", no_argument, 0, 'h'},
+        {"progress-every", required_argument, 0, O_EVERY},
         {0}};
     int c;
     while ((c = getopt_long(argc, argv, "m:t:p:d:h", opts, NULL)) != -1) {
@@ -131,6 +161,15 @@ int cmd_run(int argc, char **argv)
             break;
         case O_NOSUM: opt.summaries = 0; break;
         case O_QUIET: quiet = 1; break;
+        case O_EVERY: {
+            char *end;
+            every = strtod(optarg, &end);
+            if (end == optarg || *end || !(every >= 0 && every < 1e9)) {
+                fprintf(stderr, "headscope run: --progress-every '%s' is not a number of seconds >= 0\n", optarg);
+                return 2;
+            }
+            break;
+        }
         case 'h': fputs(run_help, stdout); return 0;
         default: return 2;
         }
@@ -150,7 +189,7 @@ int cmd_run(int argc, char **argv)
         hs_fault_vfs_arm(atoi(fault));
         vfs = HS_FAULT_VFS_NAME;
     }
-    progress_state ps = {.tty = isatty(2), .quiet = quiet};
+    progress_state ps = {.tty = isatty(2), .quiet = quiet, .every = every};
     hs_index_ranges_text(&opt.positions, ps.positions, sizeof ps.positions);
     clock_gettime(CLOCK_MONOTONIC, &ps.t0);
     hs_run_request req = {.model_path = model_path, .tokenizer_path = tokenizer, .prompts_path = prompts_path,

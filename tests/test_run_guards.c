@@ -209,3 +209,41 @@ int test_run_record_full_hook_names(void)
     CHECK_MSG(strstr(out, "blocks.0.attn.hook_pattern") && strstr(out, "blocks.*.hook_resid_post"), "%s", out);
     return TEST_PASS;
 }
+
+/* Without a terminal (here a pipe) progress is a line every --progress-every seconds on stderr. */
+int test_run_progress_without_terminal(void)
+{
+    char dir[256], args[4096], out[65536], prompts[600];
+    CHECK(make_model(dir, sizeof dir, 1, 2) == TEST_PASS);
+    snprintf(prompts, sizeof prompts, "%s/p.jsonl", dir);
+    FILE *f = fopen(prompts, "w");
+    CHECK(f);
+    for (int i = 0; i < 12; i++)
+        fprintf(f, "{\"text\": \"prompt %d\"}\n", i);
+    CHECK(fclose(f) == 0);
+    /* stderr alone, into the pipe */
+    snprintf(args, sizeof args, "%s run --model %s/model --prompts %s --db %s/run.db --progress-every 0 "
+             "2>&1 >/dev/null", test_headscope_program(), dir, prompts, dir);
+    CHECK_MSG(test_run_shell(args, out, sizeof out) == 0, "%s", out);
+    int lines = 0;
+    for (const char *p = out; (p = strstr(p, "/12 prompts, ")) != NULL; p++)
+        lines++;
+    CHECK_MSG(strstr(out, "headscope run: 1/12 prompts, ") && strstr(out, "headscope run: 12/12 prompts, "), "%s", out);
+    CHECK_MSG(strstr(out, " prompts/s, ") && strstr(out, "ETA 0:00"), "%s", out);
+    CHECK_MSG(!strchr(out, '\r'), "a terminal's progress bar on a pipe: %s", out);
+    CHECK_MSG(lines >= 12, "%d progress lines: %s", lines, out);
+    /* resumed: the prompts found recorded are counted apart; --quiet says nothing */
+    snprintf(args, sizeof args, "run --model %s/model --prompts %s --db %s/run.db --progress-every 0 --quiet 2>&1",
+             dir, prompts, dir);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0 && strstr(out, "nothing to do") &&
+              !strstr(out, "prompts/s"), "%s", out);
+    /* the default interval (10 s) prints nothing for a run this short */
+    snprintf(args, sizeof args, "%s run --model %s/model --prompts %s --db %s/b.db 2>&1 >/dev/null",
+             test_headscope_program(), dir, prompts, dir);
+    CHECK_MSG(test_run_shell(args, out, sizeof out) == 0 && !strstr(out, "prompts/s"), "%s", out);
+    snprintf(args, sizeof args, "run --model %s/model --prompts %s --db %s/c.db --progress-every -1", dir, prompts,
+             dir);
+    CHECK(test_run_headscope(args, out, sizeof out) == 2);
+    CHECK_MSG(strstr(out, "headscope run: --progress-every '-1'"), "%s", out);
+    return TEST_PASS;
+}
