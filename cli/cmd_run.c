@@ -9,6 +9,7 @@
 
 #include "hooks/run.h"
 #include "store/fault_vfs.h"
+#include "store/size_model.h"
 #include "cli/commands.h"
 
 static const char run_help[] =
@@ -30,11 +31,16 @@ static const char run_help[] =
     "  --no-summaries    skip the per-head summaries (attn_first, attn_entropy, attn_max)\n"
     "  --quiet           no progress bar\n"
     "  --progress-every S  when stderr is not a terminal, a progress line every S seconds\n"
-    "                    (default 10; 0: after every prompt)\n";
+    "                    (default 10; 0: after every prompt)\n"
+    "  --max-size SIZE   refuse when the store is estimated to grow past SIZE (e.g. 500M, 20G)\n"
+    "  --force           record even past --max-size or the free disk space\n"
+    "Before recording, the store's size is estimated from the selection and each prompt's token\n"
+    "count and printed; a run that would not fit in the free disk space is refused.\n";
 
 typedef struct progress_state {
     int tty, quiet;
     char positions[1000]; /* --positions as written canonically, for messages */
+    const char *db_path;
     struct timespec t0;
     double every;         /* without a terminal: seconds between progress lines */
     double last_line;     /* when the last line was printed (seconds since t0; 0 before the first) */
@@ -98,10 +104,43 @@ static void show_progress(void *user, const hs_record_progress *p)
         fputc('\n', stderr);
 }
 
-/* Says once, before recording, what the run will not find in its prompts. */
+/* "500M", "20G", "1.5GB", "1000000": decimal units. 0 when it is not a size. */
+static int64_t parse_size(const char *text)
+{
+    char *end;
+    double v = strtod(text, &end);
+    double scale = 1;
+    switch (end != text ? *end : '\0') {
+    case 'k': case 'K': scale = 1e3; end++; break;
+    case 'M': scale = 1e6; end++; break;
+    case 'G': scale = 1e9; end++; break;
+    case 'T': scale = 1e12; end++; break;
+    default: break;
+    }
+    if (*end == 'B')
+        end++;
+    if (end == text || *end || !(v > 0) || v * scale > 9e18)
+        return 0;
+    return (int64_t)(v * scale);
+}
+
+/* Says once, before recording, how big the store will be and what the run will not find in its
+ * prompts. */
 static void show_plan(void *user, const hs_run_plan *plan)
 {
     const progress_state *ps = user;
+    if (!ps->quiet) {
+        char total[32], each[32], free_text[64] = "";
+        hs_size_format(plan->store_bytes, total, sizeof total);
+        hs_size_format(plan->prompt_bytes, each, sizeof each);
+        if (plan->free_bytes >= 0) {
+            char f[32];
+            hs_size_format(plan->free_bytes, f, sizeof f);
+            snprintf(free_text, sizeof free_text, "; %s free", f);
+        }
+        fprintf(stderr, "headscope run: %s will be about %s (%d prompt%s to record, about %s each%s)\n", ps->db_path,
+                total, plan->n_todo, plural(plan->n_todo), each, free_text);
+    }
     const hs_positions_shortfall *sf = &plan->positions;
     if (sf->n_short > 0) {
         char empty[160] = "";
@@ -125,7 +164,9 @@ int cmd_run(int argc, char **argv)
     hs_error err = {0};
     int quiet = 0;
     double every = 10;
-    enum { O_RECORD = 256, O_LAYERS, O_HEADS, O_POSITIONS, O_DTYPE, O_NOSUM, O_QUIET, O_EVERY };
+    int64_t max_bytes = 0;
+    int force = 0;
+    enum { O_RECORD = 256, O_LAYERS, O_HEADS, O_POSITIONS, O_DTYPE, O_NOSUM, O_QUIET, O_EVERY, O_MAXSIZE, O_FORCE };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'},       {"tokenizer", required_argument, 0, 't'},
         {"prompts", required_argument, 0, 'p'},     {"db", required_argument, 0, 'd'},
@@ -133,8 +174,8 @@ int cmd_run(int argc, char **argv)
         {"heads", required_argument, 0, O_HEADS},   {"positions", required_argument, 0, O_POSITIONS},
         {"dtype", required_argument, 0, O_DTYPE},   {"no-summaries", no_argument, 0, O_NOSUM},
         {"quiet", no_argument, 0, O_QUIET},         {"help", no_argument, 0, 'h'},
-        {"progress-every", required_argument, 0, O_EVERY},
-        {0}};
+        {"progress-every", required_argument, 0, O_EVERY}, {"max-size", required_argument, 0, O_MAXSIZE},
+        {"force", no_argument, 0, O_FORCE},         {0}};
     int c;
     while ((c = getopt_long(argc, argv, "m:t:p:d:h", opts, NULL)) != -1) {
         hs_status rc = HS_OK;
@@ -170,6 +211,13 @@ int cmd_run(int argc, char **argv)
             }
             break;
         }
+        case O_MAXSIZE:
+            if (!(max_bytes = parse_size(optarg))) {
+                fprintf(stderr, "headscope run: --max-size '%s' is not a size such as 500M or 20G\n", optarg);
+                return 2;
+            }
+            break;
+        case O_FORCE: force = 1; break;
         case 'h': fputs(run_help, stdout); return 0;
         default: return 2;
         }
@@ -189,12 +237,15 @@ int cmd_run(int argc, char **argv)
         hs_fault_vfs_arm(atoi(fault));
         vfs = HS_FAULT_VFS_NAME;
     }
-    progress_state ps = {.tty = isatty(2), .quiet = quiet, .every = every};
+    /* tests pretend the disk has only this much room through this variable */
+    const char *free_bytes = getenv("HS_TEST_FREE_BYTES");
+    progress_state ps = {.tty = isatty(2), .quiet = quiet, .every = every, .db_path = db_path};
     hs_index_ranges_text(&opt.positions, ps.positions, sizeof ps.positions);
     clock_gettime(CLOCK_MONOTONIC, &ps.t0);
     hs_run_request req = {.model_path = model_path, .tokenizer_path = tokenizer, .prompts_path = prompts_path,
                           .db_path = db_path, .vfs = vfs, .opt = &opt, .progress = show_progress, .progress_user = &ps,
-                          .plan = show_plan};
+                          .plan = show_plan, .max_bytes = max_bytes, .force = force,
+                          .free_bytes = free_bytes ? atoll(free_bytes) : 0};
     hs_run_result res;
     if (hs_run_record(&req, &res, &err) != HS_OK) {
         if (ps.tty && !quiet)
@@ -202,6 +253,8 @@ int cmd_run(int argc, char **argv)
         cli_fail("run", &err);
         if (res.bad_option)
             return 2;
+        if (res.too_big)
+            return 1;
         fprintf(stderr, "headscope run: %s\n",
                 res.store_opened ? "the prompts recorded so far are kept; run the same command to resume"
                                  : "nothing was recorded; fix the cause and run the same command");

@@ -282,10 +282,24 @@ hs_status hs_record_options_check(const hs_record_options *opt, const hs_model *
     return HS_OK;
 }
 
-/* Whether layer `layer` of kind k is recorded (inside --layers, which the caller has checked). */
-static int kind_layer_wanted(const hs_record_options *opt, int k, int layer)
+int hs_record_stores(const hs_record_options *opt, const hs_hook_point *hp, int n_layers)
 {
-    return opt->hook_layers[k].n == 0 || hs_index_ranges_has(&opt->hook_layers[k], layer, 0);
+    if (!(opt->hooks & (1u << hp->kind)))
+        return 0;
+    if (hp->layer < 0)
+        return 1;
+    const hs_index_ranges *named = &opt->hook_layers[hp->kind];
+    return hs_index_ranges_has(&opt->layers, hp->layer, n_layers) &&
+           (named->n == 0 || hs_index_ranges_has(named, hp->layer, n_layers));
+}
+
+int hs_record_select_positions(const hs_index_ranges *positions, int T, int *sel)
+{
+    int n = 0;
+    for (int p = 0; p < T; p++)
+        if (hs_index_ranges_has(positions, p, T))
+            sel[n++] = p;
+    return n;
 }
 
 char *hs_record_options_json(const hs_record_options *opt)
@@ -423,8 +437,7 @@ static hs_status observe(void *user, const hs_hook_point *hp, const hs_tensor *t
     hs_status rc = HS_OK;
     /* a prompt shorter than every selected position stores no slice of it (an empty tensor says
      * nothing that the missing row does not) */
-    if ((r->opt->hooks & (1u << hp->kind)) && r->n_sel > 0 &&
-        (hp->layer < 0 || kind_layer_wanted(r->opt, hp->kind, hp->layer)))
+    if (r->n_sel > 0 && hs_record_stores(r->opt, hp, r->m->cfg.n_layers))
         rc = store_hook(r, hp, t);
     if (rc == HS_OK && hp->kind == HS_HOOK_PATTERN && r->opt->summaries)
         rc = summarise_pattern(r, hp->layer, t);
@@ -442,9 +455,7 @@ static hs_status select_positions(recorder *r, int T)
     r->T = T;
     if (!r->pos_sel)
         return hs_fail(r->err, HS_ERR_NOMEM, "recording: out of memory");
-    for (int p = 0; p < T; p++)
-        if (hs_index_ranges_has(&r->opt->positions, p, T))
-            r->pos_sel[r->n_sel++] = p;
+    r->n_sel = hs_record_select_positions(&r->opt->positions, T, r->pos_sel);
     if (r->n_sel == T)
         return HS_OK;
     size_t cap = 16 + (size_t)r->n_sel * 12, n = 0;

@@ -55,6 +55,12 @@ char *hs_record_options_json(const hs_record_options *opt);
  * HS_ERR_ARG (the two contradict each other). */
 hs_status hs_record_options_check(const hs_record_options *opt, const hs_model *m, hs_error *err);
 
+/* Whether the recorder stores hook point hp (its kind in --record, its layer in --layers and among
+ * the layers --record named for it). What the recorder writes and what the estimate counts. */
+int hs_record_stores(const hs_record_options *opt, const hs_hook_point *hp, int n_layers);
+/* The selected positions of a prompt of T tokens into sel [T]; returns how many. */
+int hs_record_select_positions(const hs_index_ranges *positions, int T, int *sel);
+
 /* A prompt set tokenised with the model's BOS rule and checked against its context. */
 typedef struct hs_tokenized_set {
     int n;

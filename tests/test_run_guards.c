@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hooks/run.h"
 #include "model/random_model.h"
 #include "tests/test.h"
 
@@ -245,5 +246,141 @@ int test_run_progress_without_terminal(void)
              dir);
     CHECK(test_run_headscope(args, out, sizeof out) == 2);
     CHECK_MSG(strstr(out, "headscope run: --progress-every '-1'"), "%s", out);
+    return TEST_PASS;
+}
+
+/* The store size a run announces against the real file it then writes. */
+typedef struct plan_capture {
+    hs_run_plan plan;
+    int calls;
+} plan_capture;
+
+static void capture_plan(void *user, const hs_run_plan *plan)
+{
+    plan_capture *pc = user;
+    pc->plan = *plan;
+    pc->calls++;
+}
+
+/* Records `prompts` into a new store `db` with the options of `record`/`positions`/`dtype` through
+ * hs_run_record, and compares the estimate with the file's size: *ratio = real / estimated. */
+static int estimate_against_file(const char *model, const char *prompts, const char *db, const char *record,
+                                 const char *positions, hs_dtype dtype, double *ratio)
+{
+    hs_error err = {0};
+    hs_record_options opt;
+    hs_record_options_default(&opt);
+    opt.dtype = dtype;
+    if (record)
+        CHECK_OK(hs_record_parse_hooks(record, &opt, &err), &err);
+    if (positions)
+        CHECK_OK(hs_index_ranges_parse(positions, 1, "--positions", &opt.positions, &err), &err);
+    plan_capture pc = {0};
+    hs_run_request req = {.model_path = model, .prompts_path = prompts, .db_path = db, .opt = &opt,
+                          .plan = capture_plan, .progress_user = &pc};
+    hs_run_result res;
+    CHECK_OK(hs_run_record(&req, &res, &err), &err);
+    CHECK(pc.calls == 1 && pc.plan.new_store && pc.plan.n_todo == pc.plan.n_prompts);
+    struct stat sb;
+    CHECK(stat(db, &sb) == 0);
+    *ratio = (double)sb.st_size / (double)pc.plan.store_bytes;
+    fprintf(stderr, "%-12s %-9s %-5s estimated %10lld bytes, real %10lld: real/estimated %.4f\n",
+            record ? record : "default", positions ? positions : "all",
+            dtype == HS_DTYPE_F32 ? "f32" : dtype == HS_DTYPE_BF16 ? "bf16" : "f16", (long long)pc.plan.store_bytes,
+            (long long)sb.st_size, *ratio);
+    return TEST_PASS;
+}
+
+/* The estimate is computed from the selection and each prompt's tokens, and matches the real store
+ * within 5 % whatever dominates it: many small slices and their index entries (--positions -1),
+ * BLOBs of a few kB packed on pages, BLOBs past a page in overflow chains (f32 patterns of 200
+ * tokens), or summaries alone. */
+int test_run_size_estimate_matches_store(void)
+{
+    char dir[256], model[600], prompts[600], db[700];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    snprintf(model, sizeof model, "%s/model", dir);
+    hs_error err = {0};
+    hs_random_model_spec spec = {.n_layers = 2, .d_model = 32, .n_heads = 4, .n_ctx = 256, .d_vocab = 300,
+                                 .init_std = 0.2f, .seed = 5};
+    CHECK_OK(hs_random_model_write(model, &spec, &err), &err);
+    snprintf(prompts, sizeof prompts, "%s/short.jsonl", dir);
+    FILE *f = fopen(prompts, "w");
+    CHECK(f);
+    for (int i = 0; i < 60; i++)
+        fprintf(f, "{\"id\": %d, \"text\": \"Prompt %d of the estimate's test, %.*s\", \"meta\": {\"n\": %d}}\n", i, i,
+                i % 30, "which grows by one letter each line", i);
+    CHECK(fclose(f) == 0);
+    struct { const char *record, *positions; hs_dtype dtype; } cases[] = {
+        {NULL, NULL, HS_DTYPE_F16},
+        {NULL, NULL, HS_DTYPE_F32},
+        {"all", "-1", HS_DTYPE_F16},
+        {"all", "0-3,-2", HS_DTYPE_BF16},
+        {"resid_post", "-1", HS_DTYPE_F16},
+    };
+    double lo = 1, hi = 1, ratio;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(db, sizeof db, "%s/s%zu.db", dir, i);
+        CHECK(estimate_against_file(model, prompts, db, cases[i].record, cases[i].positions, cases[i].dtype, &ratio) ==
+              TEST_PASS);
+        lo = ratio < lo ? ratio : lo, hi = ratio > hi ? ratio : hi;
+        unlink(db);
+    }
+    /* long prompts: patterns of 200 x 200 f32 (160 kB) take overflow pages */
+    snprintf(prompts, sizeof prompts, "%s/long.jsonl", dir);
+    CHECK((f = fopen(prompts, "w")) != NULL);
+    for (int i = 0; i < 6; i++) {
+        fprintf(f, "{\"tokens\": [256");
+        for (int k = 1; k < 200; k++)
+            fprintf(f, ", %d", (i * 31 + k * 7) % 256);
+        fprintf(f, "]}\n");
+    }
+    CHECK(fclose(f) == 0);
+    snprintf(db, sizeof db, "%s/long.db", dir);
+    CHECK(estimate_against_file(model, prompts, db, "pattern", NULL, HS_DTYPE_F32, &ratio) == TEST_PASS);
+    lo = ratio < lo ? ratio : lo, hi = ratio > hi ? ratio : hi;
+    unlink(db);
+    snprintf(db, sizeof db, "%s/long2.db", dir);
+    CHECK(estimate_against_file(model, prompts, db, "all", "0-99", HS_DTYPE_F16, &ratio) == TEST_PASS);
+    lo = ratio < lo ? ratio : lo, hi = ratio > hi ? ratio : hi;
+    unlink(db);
+    fprintf(stderr, "real / estimated size: %.4f to %.4f\n", lo, hi);
+    CHECK_MSG(lo >= 0.95 && hi <= 1.05, "real / estimated from %.4f to %.4f, beyond 5 %%", lo, hi);
+    return TEST_PASS;
+}
+
+/* Above --max-size or the free disk space the run is refused before the store exists; --force
+ * records anyway; the estimate is printed before recording. */
+int test_run_size_limits(void)
+{
+    char dir[256], args[4096], out[16384], db[600];
+    CHECK(make_model(dir, sizeof dir, 2, 4) == TEST_PASS);
+    snprintf(args, sizeof args, "%s/p.jsonl", dir);
+    CHECK(write_file(args, "{\"text\": \"a prompt\"}\n{\"text\": \"another prompt\"}\n") == 0);
+    snprintf(db, sizeof db, "%s/run.db", dir);
+    snprintf(args, sizeof args, "run --model %s/model --prompts %s/p.jsonl --db %s --max-size 1M", dir, dir, db);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 1, "%s", out);
+    CHECK_MSG(strstr(out, "run.db: the store would be about 2.") && strstr(out, " MB once its 2 prompts are recorded "
+                          "(about ") && strstr(out, "more than --max-size 1.00 MB; record less (--record, --layers, "
+                          "--heads, --positions, --dtype) or pass --force"), "%s", out);
+    CHECK_MSG(!exists(db), "a store was written past --max-size");
+    snprintf(args, sizeof args, "env HS_TEST_FREE_BYTES=1000 %s run --model %s/model --prompts %s/p.jsonl --db %s "
+             "2>&1", test_headscope_program(), dir, dir, db);
+    CHECK_MSG(test_run_shell(args, out, sizeof out) == 1, "%s", out);
+    CHECK_MSG(strstr(out, "run.db: recording 2 prompts would add about ") &&
+              strstr(out, "more than the 1.00 kB free on its file system; record less"), "%s", out);
+    CHECK_MSG(!exists(db), "a store was written past the free space");
+    snprintf(args, sizeof args, "run --model %s/model --prompts %s/p.jsonl --db %s --max-size 1M --force", dir, dir,
+             db);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    CHECK_MSG(strstr(out, "run.db will be about 2.") && strstr(out, " MB (2 prompts to record, about ") &&
+              strstr(out, " free)\n") && strstr(out, "2 prompts recorded"), "%s", out);
+    /* a finished run has nothing to add, whatever the room */
+    snprintf(args, sizeof args, "env HS_TEST_FREE_BYTES=1000 %s run --model %s/model --prompts %s/p.jsonl --db %s "
+             "--max-size 1M 2>&1", test_headscope_program(), dir, dir, db);
+    CHECK_MSG(test_run_shell(args, out, sizeof out) == 0 && strstr(out, "nothing to do"), "%s", out);
+    snprintf(args, sizeof args, "run --model %s/model --prompts %s/p.jsonl --db %s --max-size 10X", dir, dir, db);
+    CHECK(test_run_headscope(args, out, sizeof out) == 2);
+    CHECK_MSG(strstr(out, "headscope run: --max-size '10X' is not a size such as 500M or 20G"), "%s", out);
     return TEST_PASS;
 }
