@@ -70,7 +70,9 @@ static int match_kind(const char *tok, const char *name, int prefixed, hs_error 
     for (int k = 0; k < HS_HOOK_KIND_COUNT; k++) {
         char sn[64];
         short_name((hs_hook_kind)k, sn, sizeof sn);
-        if (!strcmp(name, hs_hook_kind_name((hs_hook_kind)k)) || (!prefixed && !strcmp(name, sn)))
+        /* "scores", as --help has always listed it, besides the kind's own short name attn_scores */
+        int alias = k == HS_HOOK_ATTN_SCORES && !strcmp(name, "scores");
+        if (!strcmp(name, hs_hook_kind_name((hs_hook_kind)k)) || (!prefixed && (!strcmp(name, sn) || alias)))
             return k;
     }
     int found = -1, n_found = 0;

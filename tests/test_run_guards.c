@@ -174,6 +174,9 @@ int test_run_record_full_hook_names(void)
          "SELECT count(*) FROM runs WHERE options NOT LIKE '%hook_layers%'", 1},  /* the whole hook wins */
         {"--record unembed.hook_out,hook_embed,ln_final.hook_scale", 2 * 3,
          "SELECT count(*) FROM activations WHERE layer IS NULL", 2 * 3},
+        /* the short names --help lists, scores among them, and the kind's own short name */
+        {"--record scores,attn_scores,hook_attn_scores --no-summaries", 2 * 8,
+         "SELECT count(*) FROM activations WHERE hook = 'attn.hook_attn_scores'", 2 * 8},
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         snprintf(db, sizeof db, "%s/ok%zu.db", dir, i);
