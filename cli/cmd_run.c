@@ -1,6 +1,7 @@
 /* cmd_run.c — `headscope run`: record a prompt set's activations into an SQLite store, with a
  * progress bar on a terminal; the same command resumes an interrupted run. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,14 +72,14 @@ static void format_eta(double secs, char *buf, size_t cap)
 
 /* On a terminal a bar rewritten in place; otherwise (a log, a pipe) a line every ps->every
  * seconds, which is what a job's log can show without filling up with carriage returns. */
-static void show_progress(void *user, const hs_record_progress *p)
+static int show_progress(void *user, const hs_record_progress *p)
 {
     progress_state *ps = user;
     if (ps->quiet)
-        return;
+        return 0;
     double secs = seconds_since(&ps->t0);
     if (!ps->tty && secs - ps->last_line < ps->every)
-        return;
+        return 0;
     int recorded = p->done - p->skipped;
     double rate = secs > 0 ? recorded / secs : 0;
     double tok_rate = secs > 0 ? (double)p->tokens / secs : 0.0;
@@ -91,7 +92,7 @@ static void show_progress(void *user, const hs_record_progress *p)
         fprintf(stderr, "headscope run: %d/%d prompts%s, %.1f prompts/s, %.0f tok/s, ETA %s\n", p->done, p->total,
                 before, rate, tok_rate, eta);
         ps->last_line = secs;
-        return;
+        return 0;
     }
     int width = 30, fill = p->total ? (int)((double)width * p->done / p->total) : width;
     char bar[64];
@@ -102,6 +103,23 @@ static void show_progress(void *user, const hs_record_progress *p)
             tok_rate, eta);
     if (p->done == p->total)
         fputc('\n', stderr);
+    return 0;
+}
+
+/* Ctrl-C: the run stops after the prompt it is recording (its transaction commits, so the store
+ * stays whole and the same command resumes); a second Ctrl-C kills at once (SA_RESETHAND), which
+ * the store survives too, losing only the prompt under way. */
+static volatile sig_atomic_t interrupted;
+static int sigint_after_bar; /* a progress bar is on the line: start a new one */
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+    static const char msg[] = "\nheadscope run: interrupted; stopping after the current prompt (Ctrl-C again to "
+                              "stop at once)\n";
+    ssize_t w = write(2, msg + !sigint_after_bar, sizeof msg - 1 - !sigint_after_bar);
+    (void)w;
 }
 
 /* "500M", "20G", "1.5GB", "1000000": decimal units. 0 when it is not a size. */
@@ -245,9 +263,19 @@ int cmd_run(int argc, char **argv)
     hs_run_request req = {.model_path = model_path, .tokenizer_path = tokenizer, .prompts_path = prompts_path,
                           .db_path = db_path, .vfs = vfs, .opt = &opt, .progress = show_progress, .progress_user = &ps,
                           .plan = show_plan, .max_bytes = max_bytes, .force = force,
-                          .free_bytes = free_bytes ? atoll(free_bytes) : 0};
+                          .free_bytes = free_bytes ? atoll(free_bytes) : 0, .stop = &interrupted};
+    sigint_after_bar = ps.tty && !quiet;
+    struct sigaction sa = {.sa_handler = on_sigint, .sa_flags = SA_RESETHAND};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
     hs_run_result res;
     if (hs_run_record(&req, &res, &err) != HS_OK) {
+        if (res.interrupted) {
+            fprintf(stderr, "headscope run: interrupted: %d of %d prompt%s %s recorded in %s; run the same command to "
+                    "resume\n", res.n_done, res.n_prompts, plural(res.n_prompts), res.n_done == 1 ? "is" : "are",
+                    db_path);
+            return 130;
+        }
         if (ps.tty && !quiet)
             fputc('\n', stderr);
         cli_fail("run", &err);

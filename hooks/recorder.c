@@ -682,8 +682,10 @@ hs_status hs_record_prompts(const hs_model *m, const hs_prompt_set *set, const h
             prog.tokens += (int64_t)ts->n_ids[i];
         }
         prog.done++;
-        if (progress)
-            progress(user, &prog);
+        if (progress && progress(user, &prog) && i + 1 < set->n) {
+            rc = hs_fail(err, HS_ERR_CALLBACK, "stopped after %d of %d prompts", prog.done, set->n);
+            goto done;
+        }
     }
 done:
     hs_hooks_free(hooks);

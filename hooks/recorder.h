@@ -97,12 +97,14 @@ typedef struct hs_record_progress {
     int64_t tokens;          /* tokens processed in this invocation */
 } hs_record_progress;
 
-typedef void (*hs_record_progress_fn)(void *user, const hs_record_progress *p);
+/* Called after each prompt (recorded or found recorded); nonzero asks to stop there. */
+typedef int (*hs_record_progress_fn)(void *user, const hs_record_progress *p);
 
 /* Records every prompt of `set` (tokenised as `ts`) not yet recorded for run_id, each in its own
  * transaction: prompt row, tokens, selected activations, per-head summaries. On failure the
  * current prompt is rolled back and the store keeps every completed prompt, so the same call
- * resumes. */
+ * resumes. When `progress` asks to stop with prompts left, returns HS_ERR_CALLBACK, every prompt
+ * done so far kept. */
 hs_status hs_record_prompts(const hs_model *m, const hs_prompt_set *set, const hs_tokenized_set *ts, hs_store *store,
                             int64_t run_id, const hs_record_options *opt, hs_record_progress_fn progress, void *user,
                             hs_error *err);

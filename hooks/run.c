@@ -79,6 +79,20 @@ static hs_status find_todo(hs_store *store, const hs_run_desc *desc, const hs_pr
     return HS_OK;
 }
 
+/* Between the caller's progress callback and the recorder: asks to stop once *stop is set. */
+typedef struct progress_relay {
+    const hs_run_request *req;
+    int done;
+} progress_relay;
+
+static int relay_progress(void *user, const hs_record_progress *p)
+{
+    progress_relay *pr = user;
+    pr->done = p->done;
+    int stop = pr->req->progress ? pr->req->progress(pr->req->progress_user, p) : 0;
+    return stop || (pr->req->stop && *pr->req->stop);
+}
+
 hs_status hs_run_record(const hs_run_request *req, hs_run_result *res, hs_error *err)
 {
     memset(res, 0, sizeof *res);
@@ -158,6 +172,12 @@ hs_status hs_run_record(const hs_run_request *req, hs_run_result *res, hs_error 
             req->plan(req->progress_user, &plan);
     }
 
+    if (req->stop && *req->stop) {
+        res->interrupted = 1;
+        res->n_done = set->n - plan.n_todo;
+        rc = hs_fail(err, HS_ERR_CALLBACK, "interrupted before recording");
+        goto done;
+    }
     if (!store) {
         if ((rc = hs_store_open(req->db_path, HS_STORE_CREATE, req->vfs, &store, err)) != HS_OK)
             goto done;
@@ -167,9 +187,14 @@ hs_status hs_run_record(const hs_run_request *req, hs_run_result *res, hs_error 
         goto done;
     if (res->state == HS_RUN_COMPLETE)
         goto done;
-    if ((rc = hs_record_prompts(m, set, ts, store, res->run_id, req->opt, req->progress, req->progress_user, err)) !=
-        HS_OK)
+    progress_relay relay = {.req = req};
+    if ((rc = hs_record_prompts(m, set, ts, store, res->run_id, req->opt, relay_progress, &relay, err)) != HS_OK) {
+        if (rc == HS_ERR_CALLBACK && req->stop && *req->stop) {
+            res->interrupted = 1;
+            res->n_done = relay.done;
+        }
         goto done;
+    }
     rc = hs_store_run_finish(store, res->run_id, err);
 done:
     free(todo);

@@ -3,6 +3,8 @@
 #ifndef HS_HOOKS_RUN_H
 #define HS_HOOKS_RUN_H
 
+#include <signal.h>
+
 #include "hooks/recorder.h"
 #include "store/store.h"
 
@@ -34,6 +36,8 @@ typedef struct hs_run_request {
     int64_t max_bytes;                       /* refuse when the store would grow past this (0: no limit) */
     int64_t free_bytes;                      /* the free space to assume (tests), 0: ask the file system */
     int force;                               /* record even past max_bytes or the free space */
+    const volatile sig_atomic_t *stop;       /* may be NULL; once nonzero (a signal handler sets it),
+                                              * the run stops after the prompt it is recording */
 } hs_run_request;
 
 typedef struct hs_run_result {
@@ -43,6 +47,8 @@ typedef struct hs_run_result {
     int store_opened;    /* on failure: 1 when the store was opened, so prompts may have been kept */
     int bad_option;      /* on failure: 1 when the options do not fit the model (nothing was written) */
     int too_big;         /* on failure: 1 when the estimated size was refused (nothing was written) */
+    int interrupted;     /* on failure: 1 when *stop ended the run; the store is consistent */
+    int n_done;          /* when interrupted: prompts of the run the store holds */
     char options_json[1024];
 } hs_run_result;
 

@@ -387,3 +387,77 @@ int test_run_size_limits(void)
     CHECK_MSG(strstr(out, "headscope run: --max-size '10X' is not a size such as 500M or 20G"), "%s", out);
     return TEST_PASS;
 }
+
+/* Ctrl-C during a run: it stops after the prompt it is recording, says how many prompts the store
+ * keeps and that the same command resumes, exits 130; the store is whole, and the same command
+ * records the rest. */
+int test_run_sigint_keeps_and_resumes(void)
+{
+    char dir[256], prompts[600], db[600], log[600], args[4096], out[65536];
+    CHECK(make_model(dir, sizeof dir, 1, 2) == TEST_PASS);
+    snprintf(prompts, sizeof prompts, "%s/p.jsonl", dir);
+    snprintf(db, sizeof db, "%s/run.db", dir);
+    snprintf(log, sizeof log, "%s/log.txt", dir);
+    const int N = 3000;
+    FILE *f = fopen(prompts, "w");
+    CHECK(f);
+    for (int i = 0; i < N; i++)
+        fprintf(f, "{\"text\": \"prompt number %d, long enough to take a moment\"}\n", i);
+    CHECK(fclose(f) == 0);
+    char model[600];
+    snprintf(model, sizeof model, "%s/model", dir);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1), dup2(fd, 2);
+        execl(test_headscope_program(), "headscope", "run", "--model", model, "--prompts", prompts, "--db", db,
+              "--record", "z", "--positions", "-1", "--no-summaries", (char *)NULL);
+        _exit(127);
+    }
+    long long have = 0;
+    for (int i = 0; i < 1000 && have < 1; i++) {
+        usleep(10000);
+        if (exists(db)) {
+            sqlite3 *d = NULL;
+            sqlite3_stmt *st = NULL;
+            if (sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+                sqlite3_busy_timeout(d, 1000) == SQLITE_OK && sqlite3_prepare_v2(d, "SELECT count(*) FROM prompts", -1, &st, NULL) == SQLITE_OK &&
+                sqlite3_step(st) == SQLITE_ROW)
+                have = sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+            sqlite3_close(d);
+        }
+    }
+    kill(pid, SIGINT);
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    f = fopen(log, "r");
+    CHECK(f);
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = '\0';
+    fclose(f);
+    CHECK_MSG(have >= 1, "no prompt was recorded before the interrupt: %s", out);
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 130, "status %d: %s", status, out);
+    const char *msg = strstr(out, "headscope run: interrupted: ");
+    int kept = -1, total = -1;
+    CHECK_MSG(msg && sscanf(msg, "headscope run: interrupted: %d of %d prompts", &kept, &total) == 2, "%s", out);
+    CHECK_MSG(strstr(msg, " recorded in ") && strstr(msg, "run.db; run the same command to resume"), "%s", out);
+    CHECK_MSG(total == N && kept >= have && kept < N, "kept %d of %d (saw %lld): %s", kept, total, have, out);
+    CHECK(db_int(db, "SELECT count(*) FROM prompts") == kept);
+    CHECK(db_int(db, "SELECT count(*) FROM runs WHERE finished_at IS NULL") == 1);
+    /* every kept prompt is whole: z of its 2 heads */
+    CHECK(db_int(db, "SELECT count(*) FROM prompts p WHERE (SELECT count(*) FROM activations a "
+                     "WHERE a.prompt_id = p.id) != 2") == 0);
+    snprintf(args, sizeof args, "run --model %s --prompts %s --db %s --record z --positions -1 --no-summaries", model,
+             prompts, db);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    char expect[64];
+    snprintf(expect, sizeof expect, "(%d prompts to record, ", N - kept);
+    CHECK_MSG(strstr(out, expect) && strstr(out, "prompts recorded, resumed"), "%s", out);
+    CHECK(db_int(db, "SELECT count(*) FROM prompts") == N);
+    CHECK(db_int(db, "SELECT count(DISTINCT idx) FROM prompts") == N);
+    CHECK(db_int(db, "SELECT count(*) FROM runs WHERE finished_at IS NOT NULL") == 1);
+    fprintf(stderr, "interrupted after %d of %d prompts; resumed to %d\n", kept, N, N);
+    return TEST_PASS;
+}
