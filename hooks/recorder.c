@@ -120,14 +120,16 @@ hs_status hs_record_parse_hooks(const char *spec, hs_record_options *opt, hs_err
         int layer = -1, prefixed = !strncmp(tok, "blocks.", 7);
         if (prefixed) {
             char *end = tok + 7;
+            long l = -1;
             if (*end == '*')
                 end++;
-            else
-                layer = (int)strtol(tok + 7, &end, 10);
-            if (end == tok + 7 || *end != '.' || layer < -1 || layer > 1000000) {
+            else if (*end >= '0' && *end <= '9')
+                l = strtol(tok + 7, &end, 10);
+            if (end == tok + 7 || *end != '.' || l > 1000000) {
                 rc = hs_fail(err, HS_ERR_ARG, "--record: '%s': expected blocks.LAYER.NAME or blocks.*.NAME", tok);
                 break;
             }
+            layer = (int)l;
             name = end + 1;
         }
         int k = match_kind(tok, name, prefixed, err);

@@ -198,6 +198,8 @@ int test_run_record_full_hook_names(void)
                                            "in a block (e.g. blocks.0.attn.hook_pattern"},
         {"--record blocks.x.hook_z", "headscope run: --record: 'blocks.x.hook_z': expected blocks.LAYER.NAME or "
                                      "blocks.*.NAME"},
+        {"--record blocks.-1.attn.hook_z", "headscope run: --record: 'blocks.-1.attn.hook_z': expected "
+                                           "blocks.LAYER.NAME or blocks.*.NAME"},
         {"--record hook_scale", "headscope run: --record: 'hook_scale' is ambiguous: ln1.hook_scale, ln2.hook_scale, "
                                 "ln_final.hook_scale"},
     };
