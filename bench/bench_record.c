@@ -100,7 +100,7 @@ int main(int argc, char **argv)
     for (size_t k = 0; k < 2; k++) {
         hs_record_options opt;
         hs_record_options_default(&opt);
-        if (modes[k].hooks && hs_record_parse_hooks(modes[k].hooks, &opt.hooks, &err) != HS_OK)
+        if (modes[k].hooks && hs_record_parse_hooks(modes[k].hooks, &opt, &err) != HS_OK)
             return die("options", &err);
         char db[4096];
         snprintf(db, sizeof db, "%s/record-%s.db", argv[4], modes[k].name);

@@ -33,35 +33,127 @@ static void short_name(hs_hook_kind k, char *buf, size_t cap)
         snprintf(buf, cap, "%s", h + 5);
 }
 
-hs_status hs_record_parse_hooks(const char *spec, uint32_t *mask, hs_error *err)
+/* Adds index i to r, keeping its ranges ascending and merged, so the same selection always reads
+ * (and identifies the run) the same way: layers 1 and 0 give "0-1". -1 when r is full. */
+static int ranges_add(hs_index_ranges *r, int i)
 {
-    *mask = 0;
+    int k = 0;
+    while (k < r->n && r->hi[k] < i - 1)
+        k++;
+    if (k < r->n && r->lo[k] <= i + 1) { /* i touches range k: widen it, then merge with the next */
+        if (i < r->lo[k])
+            r->lo[k] = i;
+        if (i > r->hi[k])
+            r->hi[k] = i;
+        if (k + 1 < r->n && r->lo[k + 1] <= r->hi[k] + 1) {
+            r->hi[k] = r->hi[k + 1] > r->hi[k] ? r->hi[k + 1] : r->hi[k];
+            memmove(r->lo + k + 1, r->lo + k + 2, (size_t)(r->n - k - 2) * sizeof *r->lo);
+            memmove(r->hi + k + 1, r->hi + k + 2, (size_t)(r->n - k - 2) * sizeof *r->hi);
+            r->n--;
+        }
+        return 0;
+    }
+    if (r->n == HS_RECORD_MAX_RANGES)
+        return -1;
+    memmove(r->lo + k + 1, r->lo + k, (size_t)(r->n - k) * sizeof *r->lo);
+    memmove(r->hi + k + 1, r->hi + k, (size_t)(r->n - k) * sizeof *r->hi);
+    r->lo[k] = r->hi[k] = i;
+    r->n++;
+    return 0;
+}
+
+/* One name of --record (tok) without its block prefix (name): a kind name ("attn.hook_pattern")
+ * and, when no "blocks." prefix was written, a short name ("pattern") or TransformerLens's bare hook
+ * name ("hook_pattern", which must name one kind). Returns the kind, or -1 with err set. */
+static int match_kind(const char *tok, const char *name, int prefixed, hs_error *err)
+{
+    for (int k = 0; k < HS_HOOK_KIND_COUNT; k++) {
+        char sn[64];
+        short_name((hs_hook_kind)k, sn, sizeof sn);
+        /* "scores", as --help has always listed it, besides the kind's own short name attn_scores */
+        int alias = k == HS_HOOK_ATTN_SCORES && !strcmp(name, "scores");
+        if (!strcmp(name, hs_hook_kind_name((hs_hook_kind)k)) || (!prefixed && (!strcmp(name, sn) || alias)))
+            return k;
+    }
+    int found = -1, n_found = 0;
+    char list[512] = "";
+    size_t len = strlen(name), used = 0;
+    for (int k = 0; !prefixed && !strncmp(name, "hook_", 5) && k < HS_HOOK_KIND_COUNT; k++) {
+        const char *full = hs_hook_kind_name((hs_hook_kind)k);
+        size_t fl = strlen(full);
+        if (fl > len && full[fl - len - 1] == '.' && !strcmp(full + fl - len, name)) {
+            found = k;
+            n_found++;
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", full);
+        }
+    }
+    if (n_found == 1)
+        return found;
+    if (n_found > 1)
+        hs_fail(err, HS_ERR_ARG, "--record: '%s' is ambiguous: %s", tok, list);
+    else if (prefixed)
+        hs_fail(err, HS_ERR_ARG, "--record: '%s': no hook '%s' in a block (e.g. blocks.0.attn.hook_pattern, "
+                "blocks.0.hook_resid_post, blocks.*.mlp.hook_post)", tok, name);
+    else
+        hs_fail(err, HS_ERR_ARG,
+                "--record: unknown hook '%s' (e.g. pattern, scores, q, k, v, z, result, attn_out, resid_pre, "
+                "resid_mid, resid_post, mlp_pre, mlp_post, mlp_out, embed, logits, ln1.scale, TransformerLens's "
+                "blocks.0.attn.hook_pattern, blocks.*.hook_resid_post or hook_pattern, or all)", tok);
+    return -1;
+}
+
+hs_status hs_record_parse_hooks(const char *spec, hs_record_options *opt, hs_error *err)
+{
+    opt->hooks = 0;
+    memset(opt->hook_layers, 0, sizeof opt->hook_layers);
     if (!strcmp(spec, "all")) {
-        *mask = (uint32_t)((1ull << HS_HOOK_KIND_COUNT) - 1);
+        opt->hooks = (uint32_t)((1ull << HS_HOOK_KIND_COUNT) - 1);
         return HS_OK;
     }
     char *copy = strdup(spec), *save = NULL;
     if (!copy)
         return hs_fail(err, HS_ERR_NOMEM, "--record: out of memory");
     hs_status rc = HS_OK;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        int found = -1;
-        for (int k = 0; k < HS_HOOK_KIND_COUNT; k++) {
-            char sn[64];
-            short_name((hs_hook_kind)k, sn, sizeof sn);
-            if (!strcmp(tok, sn) || !strcmp(tok, hs_hook_kind_name((hs_hook_kind)k)))
-                found = k;
+    uint32_t every_layer = 0; /* kinds named without a layer: those follow --layers whole */
+    for (char *tok = strtok_r(copy, ",", &save); tok && rc == HS_OK; tok = strtok_r(NULL, ",", &save)) {
+        const char *name = tok;
+        int layer = -1, prefixed = !strncmp(tok, "blocks.", 7);
+        if (prefixed) {
+            char *end = tok + 7;
+            long l = -1;
+            if (*end == '*')
+                end++;
+            else if (*end >= '0' && *end <= '9')
+                l = strtol(tok + 7, &end, 10);
+            if (end == tok + 7 || *end != '.' || l > 1000000) {
+                rc = hs_fail(err, HS_ERR_ARG, "--record: '%s': expected blocks.LAYER.NAME or blocks.*.NAME", tok);
+                break;
+            }
+            layer = (int)l;
+            name = end + 1;
         }
-        if (found < 0) {
-            rc = hs_fail(err, HS_ERR_ARG,
-                         "--record: unknown hook '%s' (e.g. pattern, scores, q, k, v, z, result, attn_out, resid_pre, "
-                         "resid_mid, resid_post, mlp_pre, mlp_post, mlp_out, embed, logits, ln1.scale, or all)", tok);
+        int k = match_kind(tok, name, prefixed, err);
+        if (k < 0) {
+            rc = HS_ERR_ARG;
             break;
         }
-        *mask |= 1u << found;
+        if (prefixed && !hs_hook_kind_in_block((hs_hook_kind)k)) {
+            rc = hs_fail(err, HS_ERR_ARG, "--record: '%s': %s is outside the blocks, so it takes no layer (write %s)",
+                         tok, name, name);
+            break;
+        }
+        opt->hooks |= 1u << k;
+        if (layer >= 0 && ranges_add(&opt->hook_layers[k], layer) != 0)
+            rc = hs_fail(err, HS_ERR_ARG, "--record: more than %d separate layers of %s", HS_RECORD_MAX_RANGES,
+                         hs_hook_kind_name((hs_hook_kind)k));
+        else if (layer < 0)
+            every_layer |= 1u << k;
     }
     free(copy);
-    if (rc == HS_OK && !*mask)
+    for (int k = 0; k < HS_HOOK_KIND_COUNT; k++)
+        if (every_layer & (1u << k))
+            opt->hook_layers[k].n = 0;
+    if (rc == HS_OK && !opt->hooks)
         rc = hs_fail(err, HS_ERR_ARG, "--record: no hooks given");
     return rc;
 }
@@ -123,28 +215,116 @@ int hs_index_ranges_has(const hs_index_ranges *r, int i, int len)
     return 0;
 }
 
-static void ranges_json(const hs_index_ranges *r, char *buf, size_t cap)
+void hs_index_ranges_text(const hs_index_ranges *r, char *buf, size_t cap)
 {
     if (r->all) {
-        snprintf(buf, cap, "\"all\"");
+        snprintf(buf, cap, "all");
         return;
     }
-    size_t n = (size_t)snprintf(buf, cap, "\"");
+    size_t n = 0;
+    buf[0] = '\0';
     for (int k = 0; k < r->n && n < cap; k++)
         n += (size_t)snprintf(buf + n, cap - n, r->lo[k] == r->hi[k] ? "%s%d" : "%s%d-%d", k ? "," : "", r->lo[k],
                               r->hi[k]);
-    if (n < cap)
-        snprintf(buf + n, cap - n, "\"");
+}
+
+static void ranges_json(const hs_index_ranges *r, char *buf, size_t cap)
+{
+    char text[1000];
+    hs_index_ranges_text(r, text, sizeof text);
+    snprintf(buf, cap, "\"%s\"", text);
+}
+
+/* The largest index a selection names (-1 for "all"). */
+static int ranges_max(const hs_index_ranges *r)
+{
+    int mx = -1;
+    for (int k = 0; !r->all && k < r->n; k++) {
+        if (r->lo[k] > mx)
+            mx = r->lo[k];
+        if (r->hi[k] > mx)
+            mx = r->hi[k];
+    }
+    return mx;
+}
+
+/* "--layers 7: the model has 5 layers (0-4)" when r names an index >= n. */
+static hs_status check_range(const hs_index_ranges *r, int n, const char *option, const char *noun, hs_error *err)
+{
+    if (ranges_max(r) < n)
+        return HS_OK;
+    char text[1000];
+    hs_index_ranges_text(r, text, sizeof text);
+    if (n == 1)
+        return hs_fail(err, HS_ERR_RANGE, "%s %s: the model has 1 %s (0)", option, text, noun);
+    return hs_fail(err, HS_ERR_RANGE, "%s %s: the model has %d %ss (0-%d)", option, text, n, noun, n - 1);
+}
+
+hs_status hs_record_options_check(const hs_record_options *opt, const hs_model *m, hs_error *err)
+{
+    int n_layers = m->cfg.n_layers;
+    HS_TRY(check_range(&opt->layers, n_layers, "--layers", "layer", err));
+    HS_TRY(check_range(&opt->heads, m->cfg.n_heads, "--heads", "head", err));
+    /* a layer named in --record (blocks.L.NAME) must be one the model has and --layers keeps */
+    char layers[1000];
+    hs_index_ranges_text(&opt->layers, layers, sizeof layers);
+    for (int k = 0; k < HS_HOOK_KIND_COUNT; k++) {
+        const hs_index_ranges *r = &opt->hook_layers[k];
+        for (int i = 0; i < r->n; i++)
+            for (int l = r->lo[i]; l <= r->hi[i]; l++) {
+                const char *kind = hs_hook_kind_name((hs_hook_kind)k);
+                if (l >= n_layers && n_layers == 1)
+                    return hs_fail(err, HS_ERR_RANGE, "--record blocks.%d.%s: the model has 1 layer (0)", l, kind);
+                if (l >= n_layers)
+                    return hs_fail(err, HS_ERR_RANGE, "--record blocks.%d.%s: the model has %d layers (0-%d)", l,
+                                   kind, n_layers, n_layers - 1);
+                if (!hs_index_ranges_has(&opt->layers, l, n_layers))
+                    return hs_fail(err, HS_ERR_ARG, "--record blocks.%d.%s: layer %d is not among --layers %s; "
+                                   "name the layer in one place", l, kind, l, layers);
+            }
+    }
+    return HS_OK;
+}
+
+int hs_record_stores(const hs_record_options *opt, const hs_hook_point *hp, int n_layers)
+{
+    if (!(opt->hooks & (1u << hp->kind)))
+        return 0;
+    if (hp->layer < 0)
+        return 1;
+    const hs_index_ranges *named = &opt->hook_layers[hp->kind];
+    return hs_index_ranges_has(&opt->layers, hp->layer, n_layers) &&
+           (named->n == 0 || hs_index_ranges_has(named, hp->layer, n_layers));
+}
+
+int hs_record_select_positions(const hs_index_ranges *positions, int T, int *sel)
+{
+    int n = 0;
+    for (int p = 0; p < T; p++)
+        if (hs_index_ranges_has(positions, p, T))
+            sel[n++] = p;
+    return n;
 }
 
 char *hs_record_options_json(const hs_record_options *opt)
 {
-    char hooks[1024] = "", layers[1024], heads[1024], positions[1024];
-    size_t n = 0;
+    char hooks[1024] = "", layers[1024], heads[1024], positions[1024], hook_layers[2048] = "";
+    size_t n = 0, nl = 0;
     for (int k = 0; k < HS_HOOK_KIND_COUNT; k++)
         if (opt->hooks & (1u << k))
             n += (size_t)snprintf(hooks + n, sizeof hooks - n, "%s\"%s\"", n ? "," : "",
                                   hs_hook_kind_name((hs_hook_kind)k));
+    /* the layers named in --record, only when some were: runs recorded without them keep the
+     * identity (the JSON) they had */
+    for (int k = 0; k < HS_HOOK_KIND_COUNT && nl < sizeof hook_layers; k++)
+        if ((opt->hooks & (1u << k)) && opt->hook_layers[k].n > 0) {
+            char text[1000];
+            hs_index_ranges_text(&opt->hook_layers[k], text, sizeof text);
+            nl += (size_t)snprintf(hook_layers + nl, sizeof hook_layers - nl, "%s\"%s\":\"%s\"",
+                                   nl ? "," : "\"hook_layers\":{", hs_hook_kind_name((hs_hook_kind)k), text);
+        }
+    if (nl && nl < sizeof hook_layers)
+        snprintf(hook_layers + nl, sizeof hook_layers - nl, "},");
     ranges_json(&opt->layers, layers, sizeof layers);
     ranges_json(&opt->heads, heads, sizeof heads);
     ranges_json(&opt->positions, positions, sizeof positions);
@@ -152,8 +332,9 @@ char *hs_record_options_json(const hs_record_options *opt)
     size_t cap = 5000;
     char *json = malloc(cap);
     if (json)
-        snprintf(json, cap, "{\"dtype\":\"%s\",\"heads\":%s,\"hooks\":[%s],\"layers\":%s,\"positions\":%s,\"summaries\":%s}",
-                 dt, heads, hooks, layers, positions, opt->summaries ? "true" : "false");
+        snprintf(json, cap,
+                 "{\"dtype\":\"%s\",\"heads\":%s,%s\"hooks\":[%s],\"layers\":%s,\"positions\":%s,\"summaries\":%s}",
+                 dt, heads, hook_layers, hooks, layers, positions, opt->summaries ? "true" : "false");
     return json;
 }
 
@@ -258,7 +439,9 @@ static hs_status observe(void *user, const hs_hook_point *hp, const hs_tensor *t
     if (hp->layer >= 0 && !hs_index_ranges_has(&r->opt->layers, hp->layer, r->m->cfg.n_layers))
         return HS_OK;
     hs_status rc = HS_OK;
-    if (r->opt->hooks & (1u << hp->kind))
+    /* a prompt shorter than every selected position stores no slice of it (an empty tensor says
+     * nothing that the missing row does not) */
+    if (r->n_sel > 0 && hs_record_stores(r->opt, hp, r->m->cfg.n_layers))
         rc = store_hook(r, hp, t);
     if (rc == HS_OK && hp->kind == HS_HOOK_PATTERN && r->opt->summaries)
         rc = summarise_pattern(r, hp->layer, t);
@@ -276,9 +459,7 @@ static hs_status select_positions(recorder *r, int T)
     r->T = T;
     if (!r->pos_sel)
         return hs_fail(r->err, HS_ERR_NOMEM, "recording: out of memory");
-    for (int p = 0; p < T; p++)
-        if (hs_index_ranges_has(&r->opt->positions, p, T))
-            r->pos_sel[r->n_sel++] = p;
+    r->n_sel = hs_record_select_positions(&r->opt->positions, T, r->pos_sel);
     if (r->n_sel == T)
         return HS_OK;
     size_t cap = 16 + (size_t)r->n_sel * 12, n = 0;
@@ -289,6 +470,38 @@ static hs_status select_positions(recorder *r, int T)
         n += (size_t)snprintf(r->positions_json + n, cap - n, "%s%d", s ? "," : "", r->pos_sel[s]);
     snprintf(r->positions_json + n, cap - n, "]");
     return HS_OK;
+}
+
+/* Tokens needed to hold position p of a selection: p + 1 from the start, -p from the end. */
+static int tokens_needed(int p)
+{
+    return p >= 0 ? p + 1 : -p;
+}
+
+void hs_record_positions_shortfall(const hs_record_options *opt, const hs_prompt_set *set,
+                                   const hs_tokenized_set *ts, hs_positions_shortfall *out)
+{
+    memset(out, 0, sizeof *out);
+    const hs_index_ranges *r = &opt->positions;
+    for (int k = 0; !r->all && k < r->n; k++) {
+        int need = tokens_needed(r->lo[k]) > tokens_needed(r->hi[k]) ? tokens_needed(r->lo[k])
+                                                                       : tokens_needed(r->hi[k]);
+        if (need > out->needed)
+            out->needed = need;
+    }
+    for (int i = 0; i < ts->n; i++) {
+        int T = (int)ts->n_ids[i];
+        if (T >= out->needed)
+            continue;
+        if (out->n_short++ == 0) {
+            out->first_line = set->prompts[i].line;
+            out->first_len = T;
+        }
+        int any = 0;
+        for (int p = 0; p < T && !any; p++)
+            any = hs_index_ranges_has(r, p, T);
+        out->n_empty += !any;
+    }
 }
 
 /* ---------------------------------------------------------------- the loop */
@@ -437,6 +650,18 @@ hs_status hs_record_prompts(const hs_model *m, const hs_prompt_set *set, const h
         if (!(observed & (1u << k)))
             continue;
         char pattern[128];
+        const hs_index_ranges *named = &opt->hook_layers[k];
+        /* ask only for the layers named in --record (hook_result is not even computed elsewhere),
+         * unless the summaries need every pattern */
+        if (named->n > 0 && !(k == HS_HOOK_PATTERN && opt->summaries)) {
+            for (int i = 0; i < named->n; i++)
+                for (int l = named->lo[i]; l <= named->hi[i]; l++) {
+                    snprintf(pattern, sizeof pattern, "blocks.%d.%s", l, hs_hook_kind_name((hs_hook_kind)k));
+                    if ((rc = hs_hooks_observe(hooks, pattern, observe, &r, err)) != HS_OK)
+                        goto done;
+                }
+            continue;
+        }
         if (hs_hook_kind_in_block((hs_hook_kind)k))
             snprintf(pattern, sizeof pattern, "blocks.*.%s", hs_hook_kind_name((hs_hook_kind)k));
         else
@@ -459,8 +684,10 @@ hs_status hs_record_prompts(const hs_model *m, const hs_prompt_set *set, const h
             prog.tokens += (int64_t)ts->n_ids[i];
         }
         prog.done++;
-        if (progress)
-            progress(user, &prog);
+        if (progress && progress(user, &prog) && i + 1 < set->n) {
+            rc = hs_fail(err, HS_ERR_CALLBACK, "stopped after %d of %d prompts", prog.done, set->n);
+            goto done;
+        }
     }
 done:
     hs_hooks_free(hooks);

@@ -209,7 +209,9 @@ static hs_status set_connection_options(hs_store *s, hs_error *err)
     if (s->mode == HS_STORE_CREATE) {
         /* Large pages for a database that is mostly tensor BLOBs of tens of KB: fewer overflow pages
          * to chain, write and checksum per BLOB. Takes effect only on a new, empty file. */
-        rc = sqlite3_exec(s->db, "PRAGMA page_size = 65536", NULL, NULL, NULL);
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA page_size = %d", HS_STORE_PAGE_SIZE);
+        rc = sqlite3_exec(s->db, pragma, NULL, NULL, NULL);
         if (rc != SQLITE_OK)
             return db_fail(s, err, rc, "setting the page size");
         /* WAL: the writer appends to the log while readers keep their snapshot, and a commit is one
@@ -489,6 +491,33 @@ void hs_store_rollback(hs_store *s)
 }
 
 /* ---------------------------------------------------------------- runs */
+
+hs_status hs_store_run_find(hs_store *s, const hs_run_desc *d, int64_t *run_id, hs_run_state *state, hs_error *err)
+{
+    if (!s || !d || !run_id || !state || !d->model_sha256 || !d->prompts_sha256 || !d->options_json || !d->dtype ||
+        !d->backend)
+        return hs_fail(err, HS_ERR_ARG, "hs_store_run_find: missing argument");
+    *run_id = -1;
+    *state = HS_RUN_NEW;
+    sqlite3_stmt *st;
+    int rc = stmt_get(s, ST_FIND_RUN, &st);
+    if (rc != SQLITE_OK)
+        return db_fail(s, err, rc, "looking for the run");
+    sqlite3_bind_text(st, 1, d->model_sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, d->prompts_sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, d->options_json, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, d->dtype, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, d->backend, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *run_id = sqlite3_column_int64(st, 0);
+        *state = sqlite3_column_int(st, 1) ? HS_RUN_COMPLETE : HS_RUN_RESUMED;
+    }
+    stmt_done(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_fail(s, err, rc, "looking for the run");
+    return HS_OK;
+}
 
 hs_status hs_store_run_open(hs_store *s, const hs_run_desc *d, int64_t *run_id, hs_run_state *state, hs_error *err)
 {

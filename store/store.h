@@ -38,6 +38,9 @@
 #include "base/dtype.h"
 
 #define HS_STORE_SCHEMA_VERSION 3
+/* The page size of a new store (store.c sets it before the schema; store/size_model.c prices rows
+ * with it). */
+#define HS_STORE_PAGE_SIZE 65536
 
 typedef struct hs_store hs_store;
 
@@ -78,6 +81,10 @@ typedef enum hs_run_state {
 /* Finds the run matching desc (model_sha256, prompts_sha256, options_json, dtype, backend) or
  * creates it (and its models row) in one transaction. */
 hs_status hs_store_run_open(hs_store *s, const hs_run_desc *desc, int64_t *run_id, hs_run_state *state,
+                            hs_error *err);
+/* Only looks: the run matching desc as hs_store_run_open would find it (*state RESUMED or
+ * COMPLETE), or *state NEW and *run_id -1 when there is none. Writes nothing. */
+hs_status hs_store_run_find(hs_store *s, const hs_run_desc *desc, int64_t *run_id, hs_run_state *state,
                             hs_error *err);
 /* Sets finished_at. */
 hs_status hs_store_run_finish(hs_store *s, int64_t run_id, hs_error *err);
