@@ -153,6 +153,9 @@ static hs_status write_metric(hs_report_ctx *ctx, const hs_report_run *run, cons
         (rc = hs_heatmap_set_axis_labels(map, "head", "layer", err)) != HS_OK)
         goto done;
     hs_heatmap_set_colormap(map, cmap);
+    /* a bounded metric keeps its own scale, so a weak score looks weak; unbounded ends follow the data */
+    double lo = info ? info->lo : NAN, hi = info ? info->hi : NAN;
+    hs_heatmap_set_range(map, lo, hi);
     hs_heatmap_set_cell_size(map, H > 24 ? 16 : 28);
     if ((rc = hs_heatmap_draw(map, &canvas, err)) != HS_OK)
         goto done;
@@ -160,8 +163,15 @@ static hs_status write_metric(hs_report_ctx *ctx, const hs_report_run *run, cons
     opened = 1;
     char slug[128], caption[512];
     snprintf(slug, sizeof slug, "%s-%s-run%lld", analysis, metric, (long long)run->id);
-    snprintf(caption, sizeof caption, "%s by layer and head (%s). Hover a cell for its exact value.", title,
-             run->label);
+    char scale[96];
+    if (!isnan(lo) && !isnan(hi))
+        snprintf(scale, sizeof scale, "colours on the metric's fixed scale %g to %g", lo, hi);
+    else if (!isnan(lo))
+        snprintf(scale, sizeof scale, "colours from %g to the largest value", lo);
+    else
+        snprintf(scale, sizeof scale, "colours over the values' range");
+    snprintf(caption, sizeof caption, "%s by layer and head (%s; %s). Hover a cell for its exact value.", title,
+             run->label, scale);
     if ((rc = hs_report_figure(ctx, canvas, slug, caption, err)) != HS_OK)
         goto done;
 
