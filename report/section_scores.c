@@ -197,7 +197,10 @@ static hs_status write_metric(hs_report_ctx *ctx, const hs_report_run *run, cons
         hs_html_textf(h, "%.4g", v[i].value);
         hs_html_end(h);
         hs_html_start(h, "td", "class", "num", NULL);
-        hs_html_textf(h, "%d", v[i].n_prompts);
+        if (v[i].n_prompts > 0)
+            hs_html_textf(h, "%d", v[i].n_prompts);
+        else /* only the whole-set row is stored: how many prompts it is over is not recorded */
+            hs_html_text(h, "\xe2\x80\x93");
         hs_html_end(h);
         hs_html_end(h);
     }
