@@ -725,14 +725,16 @@ static int svg_colorbar(xmlDocPtr svg, double *value, double *y, int cap, double
     for (int i = 0; r && r->nodesetval && i < r->nodesetval->nodeNr; i++) {
         xmlChar *ya = xmlGetProp(r->nodesetval->nodeTab[i], BAD_CAST "y"),
                 *ha = xmlGetProp(r->nodesetval->nodeTab[i], BAD_CAST "height");
-        *top = fmin(*top, atof((const char *)ya)), *bottom = fmax(*bottom, atof((const char *)ya) + atof((const char *)ha));
+        double y0 = atof((const char *)ya), h = atof((const char *)ha);
+        *top = fmin(*top, y0), *bottom = fmax(*bottom, y0 + h);
         xmlFree(ya), xmlFree(ha);
     }
     xmlXPathFreeObject(r);
     r = xpath(svg, NULL, "//s:text[@class='tick']");
     int n = 0;
     for (int i = 0; r && r->nodesetval && i < r->nodesetval->nodeNr && n < cap; i++) {
-        xmlChar *ya = xmlGetProp(r->nodesetval->nodeTab[i], BAD_CAST "y"), *t = xmlNodeGetContent(r->nodesetval->nodeTab[i]);
+        xmlNodePtr node = r->nodesetval->nodeTab[i];
+        xmlChar *ya = xmlGetProp(node, BAD_CAST "y"), *t = xmlNodeGetContent(node);
         double yy = atof((const char *)ya);
         int k = n++;
         while (k > 0 && y[k - 1] < yy)
@@ -938,7 +940,8 @@ int test_report_hidden_sinks_axis(void)
     xmlFreeDoc(doc);
     xmlDocPtr svg = parse_strict(path);
     CHECK(svg);
-    xmlXPathObjectPtr bars = xpath(svg, NULL, "//s:rect[@class='bar']"), ticks = xpath(svg, NULL, "//s:text[@class='category']");
+    xmlXPathObjectPtr bars = xpath(svg, NULL, "//s:rect[@class='bar']");
+    xmlXPathObjectPtr ticks = xpath(svg, NULL, "//s:text[@class='category']");
     CHECK(bars && bars->nodesetval && bars->nodesetval->nodeNr >= 10);
     CHECK(ticks && ticks->nodesetval && ticks->nodesetval->nodeNr >= 5);
     int nb = bars->nodesetval->nodeNr;
@@ -1051,8 +1054,8 @@ int test_report_dla_by_set(void)
                  "p.run_id = 1 AND json_extract(p.meta, '$.set') = '%s'",
                  sets[i]);
         double want = query1(s, sql);
-        CHECK_MSG(fabs(sum - want) <= 1e-3 * (fabs(want) + 1), "set %s: the bars sum to %.5g, its mean logit difference "
-                  "is %.5g", sets[i], sum, want);
+        CHECK_MSG(fabs(sum - want) <= 1e-3 * (fabs(want) + 1),
+                  "set %s: the bars sum to %.5g, its mean logit difference is %.5g", sets[i], sum, want);
         /* the per-head heatmap and its table */
         snprintf(expr, sizeof expr,
                  "//h:figure[h:object[contains(@data, 'dla-dla-run1')]][h:figcaption[contains(., 'set %s ')]]",
