@@ -31,6 +31,7 @@ static const char css[] =
     "figure{margin:12px 0 20px}figure object,figure img{max-width:100%}\n"
     "figcaption{color:#444;font-size:0.9em}figcaption a{margin-right:8px}\n"
     ".def{background:#f7f7fa;border-left:3px solid #8a7fd0;padding:6px 10px}\n"
+    ".note{background:#fff8e8;border-left:3px solid #d8a040;padding:4px 10px}\n"
     ".viewer select,.viewer input{margin-right:12px}\n"
     ".viewer canvas{border:1px solid #ddd;margin-top:8px}\n"
     "#hs-readout{font-family:'DejaVu Sans Mono',monospace;min-height:1.4em;margin-top:6px}\n"

@@ -82,101 +82,50 @@ static int by_abs_desc(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-static hs_status write_metric(hs_report_ctx *ctx, const hs_report_run *run, const char *analysis, const char *metric,
-                              hs_error *err)
-{
-    head_value *v;
+/* What a run's section has drawn so far: each metric's grid, to recognise the same numbers under
+ * another name (the recording's attention entropy, the sinks and the head detectors' entropy are one
+ * quantity, drawn as identical heatmaps three times). */
+typedef struct drawn_grid {
+    char *name;      /* "analysis / metric" */
+    char anchor[64]; /* the id of its heading */
+    int L, H;
+    float *grid;     /* [L, H], NaN where a head has no value */
+} drawn_grid;
+
+typedef struct drawn_list {
+    drawn_grid *g;
     int n;
-    HS_TRY(read_metric(ctx, run, analysis, metric, &v, &n, err));
-    const hs_metric_info *info = hs_metric_info_find(analysis, metric);
+    int headings; /* metric headings written: their ids are run-R-metric-1, -2, ... */
+} drawn_list;
+
+static void drawn_free(drawn_list *d)
+{
+    for (int i = 0; i < d->n; i++)
+        free(d->g[i].name), free(d->g[i].grid);
+    free(d->g);
+    d->g = NULL, d->n = 0;
+}
+
+/* Whether two grids show the same numbers: the same heads present, and every value within 1e-4 of
+ * the larger |value| of either (what 4 significant digits and a colour map cannot tell apart);
+ * *max_diff is the largest difference. */
+static int same_grid(const float *a, const float *b, size_t n, double *max_diff)
+{
+    double scale = 0, diff = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(a[i]) != isnan(b[i]))
+            return 0;
+        if (!isnan(a[i]))
+            scale = fmax(scale, fmax(fabs(a[i]), fabs(b[i]))), diff = fmax(diff, fabs((double)a[i] - b[i]));
+    }
+    *max_diff = diff;
+    return diff <= 1e-4 * scale;
+}
+
+/* The top heads of v (n values, sorted here) as a table. */
+static void top_heads_table(hs_report_ctx *ctx, head_value *v, int n, int rank_abs)
+{
     hs_html *h = ctx->h;
-    char title[256];
-    snprintf(title, sizeof title, "%s", info ? info->title : metric);
-    hs_html_start(h, "h4", NULL);
-    hs_html_text(h, title);
-    hs_html_text(h, " ");
-    hs_html_start(h, "code", NULL);
-    hs_html_textf(h, "%s / %s", analysis, metric);
-    hs_html_end(h);
-    hs_html_end(h);
-    hs_html_element(h, "p", info ? info->definition : "No definition is registered for this metric.", "class", "def",
-                    NULL);
-    if (n == 0) {
-        hs_html_element(h, "p", "No per-head values (the rows have no layer or head).", NULL);
-        free(v);
-        return HS_OK;
-    }
-
-    int L = run->n_layers, H = run->n_heads, any_negative = 0;
-    for (int i = 0; i < n; i++) {
-        if (v[i].layer >= L)
-            L = v[i].layer + 1;
-        if (v[i].head >= H)
-            H = v[i].head + 1;
-        any_negative |= v[i].value < 0;
-    }
-    hs_status rc = HS_OK;
-    int opened = 0;
-    hs_heatmap *map = NULL;
-    hs_canvas *canvas = NULL;
-    float *grid = malloc((size_t)L * (size_t)H * sizeof *grid);
-    char **rows = calloc((size_t)L, sizeof *rows), **cols = calloc((size_t)H, sizeof *cols);
-    if (!grid || !rows || !cols) {
-        rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    for (int i = 0; i < L * H; i++)
-        grid[i] = NAN;
-    for (int i = 0; i < n; i++)
-        if (v[i].layer >= 0 && v[i].head >= 0)
-            grid[v[i].layer * H + v[i].head] = (float)v[i].value;
-    for (int l = 0; l < L; l++)
-        if (asprintf(&rows[l], "L%d", l) < 0)
-            rows[l] = NULL;
-    for (int k = 0; k < H; k++)
-        if (asprintf(&cols[k], "H%d", k) < 0)
-            cols[k] = NULL;
-    for (int l = 0; l < L; l++)
-        if (!rows[l])
-            rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
-    for (int k = 0; k < H; k++)
-        if (!cols[k])
-            rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
-    if (rc != HS_OK)
-        goto done;
-    hs_colormap cmap = info ? info->colormap : (any_negative ? HS_COLORMAP_DIVERGING : HS_COLORMAP_SEQUENTIAL);
-    if ((rc = hs_heatmap_create(L, H, grid, &map, err)) != HS_OK ||
-        (rc = hs_heatmap_set_row_labels(map, (const char *const *)rows, 0, err)) != HS_OK ||
-        (rc = hs_heatmap_set_col_labels(map, (const char *const *)cols, 0, err)) != HS_OK ||
-        (rc = hs_heatmap_set_label_join(map, "", err)) != HS_OK ||
-        (rc = hs_heatmap_set_title(map, title, err)) != HS_OK ||
-        (rc = hs_heatmap_set_axis_labels(map, "head", "layer", err)) != HS_OK)
-        goto done;
-    hs_heatmap_set_colormap(map, cmap);
-    /* a bounded metric keeps its own scale, so a weak score looks weak; unbounded ends follow the data */
-    double lo = info ? info->lo : NAN, hi = info ? info->hi : NAN;
-    hs_heatmap_set_range(map, lo, hi);
-    hs_heatmap_set_cell_size(map, H > 24 ? 16 : 28);
-    if ((rc = hs_heatmap_draw(map, &canvas, err)) != HS_OK)
-        goto done;
-    hs_html_start(h, "div", "class", "metric", NULL); /* figure and top heads side by side */
-    opened = 1;
-    char slug[128], caption[512];
-    snprintf(slug, sizeof slug, "%s-%s-run%lld", analysis, metric, (long long)run->id);
-    char scale[96];
-    if (!isnan(lo) && !isnan(hi))
-        snprintf(scale, sizeof scale, "colours on the metric's fixed scale %g to %g", lo, hi);
-    else if (!isnan(lo))
-        snprintf(scale, sizeof scale, "colours from %g to the largest value", lo);
-    else
-        snprintf(scale, sizeof scale, "colours over the values' range");
-    snprintf(caption, sizeof caption, "%s by layer and head (%s; %s). Hover a cell for its exact value.", title,
-             run->label, scale);
-    if ((rc = hs_report_figure(ctx, canvas, slug, caption, err)) != HS_OK)
-        goto done;
-
-    /* top heads */
-    int rank_abs = info ? info->rank_by_abs : any_negative;
     qsort(v, (size_t)n, sizeof *v, rank_abs ? by_abs_desc : by_value_desc);
     hs_html_start(h, "table", "class", "top-heads", NULL);
     hs_html_start(h, "tr", NULL);
@@ -205,18 +154,157 @@ static hs_status write_metric(hs_report_ctx *ctx, const hs_report_run *run, cons
         hs_html_end(h);
     }
     hs_html_end(h);
+}
+
+/* The [L, H] grid of n values, NaN where a head has none; NULL when out of memory. */
+static float *to_grid(const head_value *v, int n, int L, int H)
+{
+    float *grid = malloc((size_t)L * (size_t)H * sizeof *grid);
+    if (!grid)
+        return NULL;
+    for (int i = 0; i < L * H; i++)
+        grid[i] = NAN;
+    for (int i = 0; i < n; i++)
+        if (v[i].layer >= 0 && v[i].head >= 0)
+            grid[v[i].layer * H + v[i].head] = (float)v[i].value;
+    return grid;
+}
+
+/* The heatmap of grid [L, H] (colour range lo..hi, NaN ends automatic) and the table of its top
+ * heads, side by side; slug and caption name the figure. */
+static hs_status draw_metric(hs_report_ctx *ctx, const hs_metric_info *info, const char *title, head_value *v, int n,
+                             int L, int H, const float *grid, double lo, double hi, int any_negative, const char *slug,
+                             const char *caption, hs_error *err)
+{
+    hs_status rc = HS_OK;
+    hs_heatmap *map = NULL;
+    hs_canvas *canvas = NULL;
+    char **rows = calloc((size_t)L, sizeof *rows), **cols = calloc((size_t)H, sizeof *cols);
+    if (!rows || !cols) {
+        rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int l = 0; l < L && rc == HS_OK; l++)
+        if (asprintf(&rows[l], "L%d", l) < 0)
+            rows[l] = NULL, rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    for (int k = 0; k < H && rc == HS_OK; k++)
+        if (asprintf(&cols[k], "H%d", k) < 0)
+            cols[k] = NULL, rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    if (rc != HS_OK)
+        goto done;
+    hs_colormap cmap = info ? info->colormap : (any_negative ? HS_COLORMAP_DIVERGING : HS_COLORMAP_SEQUENTIAL);
+    if ((rc = hs_heatmap_create(L, H, grid, &map, err)) != HS_OK ||
+        (rc = hs_heatmap_set_row_labels(map, (const char *const *)rows, 0, err)) != HS_OK ||
+        (rc = hs_heatmap_set_col_labels(map, (const char *const *)cols, 0, err)) != HS_OK ||
+        (rc = hs_heatmap_set_label_join(map, "", err)) != HS_OK ||
+        (rc = hs_heatmap_set_title(map, title, err)) != HS_OK ||
+        (rc = hs_heatmap_set_axis_labels(map, "head", "layer", err)) != HS_OK)
+        goto done;
+    hs_heatmap_set_colormap(map, cmap);
+    hs_heatmap_set_range(map, lo, hi);
+    hs_heatmap_set_cell_size(map, H > 24 ? 16 : 28);
+    if ((rc = hs_heatmap_draw(map, &canvas, err)) != HS_OK)
+        goto done;
+    hs_html_start(ctx->h, "div", "class", "metric", NULL); /* figure and top heads side by side */
+    if ((rc = hs_report_figure(ctx, canvas, slug, caption, err)) == HS_OK)
+        top_heads_table(ctx, v, n, info ? info->rank_by_abs : any_negative);
+    hs_html_end(ctx->h);
 done:
-    if (opened)
-        hs_html_end(h);
     hs_canvas_free(canvas);
     hs_heatmap_free(map);
-    if (rows)
-        for (int l = 0; l < L; l++)
-            free(rows[l]);
-    if (cols)
-        for (int k = 0; k < H; k++)
-            free(cols[k]);
-    free(rows), free(cols), free(grid), free(v);
+    hs_report_free_strings(rows, L);
+    hs_report_free_strings(cols, H);
+    return rc;
+}
+
+/* "colours on the metric's fixed scale 0 to 1" and the like, for a caption. */
+static void scale_words(double lo, double hi, char *buf, size_t cap)
+{
+    if (!isnan(lo) && !isnan(hi))
+        snprintf(buf, cap, "colours on the metric's fixed scale %g to %g", lo, hi);
+    else if (!isnan(lo))
+        snprintf(buf, cap, "colours from %g to the largest value", lo);
+    else
+        snprintf(buf, cap, "colours over the values' range");
+}
+
+static hs_status write_metric(hs_report_ctx *ctx, const hs_report_run *run, const char *analysis, const char *metric,
+                              drawn_list *drawn, hs_error *err)
+{
+    head_value *v;
+    int n;
+    HS_TRY(read_metric(ctx, run, analysis, metric, &v, &n, err));
+    const hs_metric_info *info = hs_metric_info_find(analysis, metric);
+    hs_html *h = ctx->h;
+    char title[256], anchor[64];
+    snprintf(title, sizeof title, "%s", info ? info->title : metric);
+    snprintf(anchor, sizeof anchor, "run-%lld-metric-%d", (long long)run->id, ++drawn->headings);
+    hs_html_start(h, "h4", "id", anchor, NULL);
+    hs_html_text(h, title);
+    hs_html_text(h, " ");
+    hs_html_start(h, "code", NULL);
+    hs_html_textf(h, "%s / %s", analysis, metric);
+    hs_html_end(h);
+    hs_html_end(h);
+    hs_html_element(h, "p", info ? info->definition : "No definition is registered for this metric.", "class", "def",
+                    NULL);
+    if (n == 0) {
+        hs_html_element(h, "p", "No per-head values (the rows have no layer or head).", NULL);
+        free(v);
+        return HS_OK;
+    }
+
+    int L = run->n_layers, H = run->n_heads, any_negative = 0;
+    for (int i = 0; i < n; i++) {
+        if (v[i].layer >= L)
+            L = v[i].layer + 1;
+        if (v[i].head >= H)
+            H = v[i].head + 1;
+        any_negative |= v[i].value < 0;
+    }
+    hs_status rc = HS_OK;
+    float *grid = to_grid(v, n, L, H);
+    char *name = NULL;
+    if (!grid || asprintf(&name, "%s / %s", analysis, metric) < 0) {
+        name = NULL;
+        rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    /* the same numbers as a metric drawn above: say so and point there, rather than draw them again */
+    for (int i = 0; i < drawn->n; i++) {
+        double diff;
+        if (drawn->g[i].L != L || drawn->g[i].H != H || !same_grid(drawn->g[i].grid, grid, (size_t)L * H, &diff))
+            continue;
+        char href[80];
+        snprintf(href, sizeof href, "#%s", drawn->g[i].anchor);
+        hs_html_start(h, "p", "class", "note", NULL);
+        hs_html_text(h, "The same values as ");
+        hs_html_element(h, "a", drawn->g[i].name, "href", href, NULL);
+        hs_html_textf(h, " (every head within %.2g): not drawn again.", diff);
+        hs_html_end(h);
+        goto done;
+    }
+    /* a bounded metric keeps its own scale, so a weak score looks weak; unbounded ends follow the data */
+    double lo = info ? info->lo : NAN, hi = info ? info->hi : NAN;
+    char slug[128], caption[512], scale[96];
+    scale_words(lo, hi, scale, sizeof scale);
+    snprintf(slug, sizeof slug, "%s-%s-run%lld", analysis, metric, (long long)run->id);
+    snprintf(caption, sizeof caption, "%s by layer and head (%s; %s). Hover a cell for its exact value.", title,
+             run->label, scale);
+    if ((rc = draw_metric(ctx, info, title, v, n, L, H, grid, lo, hi, any_negative, slug, caption, err)) != HS_OK)
+        goto done;
+    drawn_grid *g = realloc(drawn->g, (size_t)(drawn->n + 1) * sizeof *g);
+    if (!g) {
+        rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    drawn->g = g;
+    g[drawn->n] = (drawn_grid){.name = name, .L = L, .H = H, .grid = grid};
+    snprintf(g[drawn->n].anchor, sizeof g[drawn->n].anchor, "%s", anchor);
+    drawn->n++;
+    name = NULL, grid = NULL; /* the list owns them */
+done:
+    free(name), free(grid), free(v);
     return rc;
 }
 
@@ -230,6 +318,7 @@ hs_status hs_report_section_scores(hs_report_ctx *ctx, const hs_report_run *run,
     sqlite3_bind_int64(st, 1, run->id);
     hs_status rc = HS_OK;
     char *current = NULL;
+    drawn_list drawn = {0};
     while (rc == HS_OK && sqlite3_step(st) == SQLITE_ROW) {
         const char *analysis = hs_report_col(st, 0), *metric = hs_report_col(st, 1);
         if (!current || strcmp(current, analysis) != 0) {
@@ -258,12 +347,13 @@ hs_status hs_report_section_scores(hs_report_ctx *ctx, const hs_report_run *run,
         if (!a || !m)
             rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
         else
-            rc = write_metric(ctx, run, a, m, err);
+            rc = write_metric(ctx, run, a, m, &drawn, err);
         free(a), free(m);
     }
     if (current)
         hs_html_end(ctx->h);
     free(current);
+    drawn_free(&drawn);
     sqlite3_finalize(st);
     return rc;
 }

@@ -894,7 +894,18 @@ int test_report_top_heads_prompt_counts(void)
     CHECK(make_analysed_report(dir, db, sizeof db, out_dir, sizeof out_dir) == TEST_PASS);
     static const char entropy_cells[] = "//h:h4[h:code = 'sinks / entropy']/following-sibling::h:div[1]"
                                         "//h:table[@class='top-heads']/h:tr[position() > 1]/h:td[4]";
+    /* the head detectors' entropy is the same numbers and would be drawn in its place: without it,
+     * the sinks analysis's entropy is the one drawn with its table */
+    static const char *edits[2] = {"DELETE FROM head_scores WHERE analysis = 'heads' AND metric = 'entropy'",
+                                   "DELETE FROM head_scores WHERE analysis = 'sinks' AND metric = 'entropy' AND "
+                                   "prompt_id IS NOT NULL"};
     for (int pass = 0; pass < 2; pass++) {
+        sqlite3 *s;
+        CHECK(sqlite3_open(db, &s) == SQLITE_OK);
+        CHECK(sqlite3_exec(s, edits[pass], NULL, NULL, NULL) == SQLITE_OK);
+        sqlite3_close(s);
+        snprintf(args, sizeof args, "report --db %s --out %s", db, out_dir);
+        CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
         xmlDocPtr doc = parse_page(out_dir);
         CHECK(doc);
         xmlXPathObjectPtr cells = xpath(doc, NULL, entropy_cells);
@@ -909,16 +920,7 @@ int test_report_top_heads_prompt_counts(void)
         xmlXPathFreeObject(cells);
         CHECK_MSG(count(doc, "//h:table[@class='top-heads']/h:tr/h:td[4][. = '0']") == 0, "a top head over 0 prompts");
         xmlFreeDoc(doc);
-        if (pass == 1)
-            break;
-        /* a store with only the whole-set rows of that metric */
-        sqlite3 *s;
-        CHECK(sqlite3_open(db, &s) == SQLITE_OK);
-        CHECK(sqlite3_exec(s, "DELETE FROM head_scores WHERE analysis = 'sinks' AND metric = 'entropy' AND prompt_id "
-                              "IS NOT NULL", NULL, NULL, NULL) == SQLITE_OK);
-        sqlite3_close(s);
-        snprintf(args, sizeof args, "report --db %s --out %s", db, out_dir);
-        CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+        /* pass 1: a store with only the whole-set rows of that metric */
     }
     return TEST_PASS;
 }
