@@ -1,7 +1,8 @@
 /* section_lens.c — the logit lens in the report (tables of analyses/lens/lens_store.h): for the first
- * prompts of a run, the classic layer x position grid of top tokens coloured by their probability,
- * and the target token's probability and rank across layers at the last position; for the run, a
- * stacked bar per layer of the mean direct logit attribution to answer minus wrong. */
+ * prompts of a run, the classic layer x position grid of top tokens coloured by their probability
+ * (a long prompt's last LENS_WINDOW positions, with a note naming the rest), and the target token's
+ * probability and rank across layers at the last position; for the run, a stacked bar per layer of
+ * the mean direct logit attribution to answer minus wrong. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "viz/lineplot.h"
 
 #define LENS_PROMPTS 3 /* prompts drawn as grids and curves */
+#define LENS_WINDOW 32  /* positions a grid shows: a longer prompt's last ones, where its answer is read */
 
 /* Layer names of the lens rows: "L0" .. "L{n-1}" (input of block l), then "final". */
 static char **layer_names(int n_layers)
@@ -32,12 +34,12 @@ static char **layer_names(int n_layers)
     return names;
 }
 
-/* The grid of one prompt: rows layers 0..L (L = final), columns positions, value top_prob, the
- * top token written in each cell. */
+/* The grid of one prompt of T positions: rows layers 0..L (L = final), columns positions first..T-1,
+ * value top_prob, the top token written in each cell. */
 static hs_status lens_grid(hs_report_ctx *ctx, const hs_report_run *run, int64_t prompt_id, int idx, int n_layers,
-                           int T, hs_error *err)
+                           int first, int T_all, hs_error *err)
 {
-    int R = n_layers + 1;
+    int R = n_layers + 1, T = T_all - first; /* T: the columns drawn */
     hs_status rc = HS_OK;
     float *prob = malloc((size_t)R * (size_t)T * sizeof *prob);
     char **top = calloc((size_t)R * (size_t)T, sizeof *top), **tokens = calloc((size_t)T, sizeof *tokens);
@@ -54,12 +56,13 @@ static hs_status lens_grid(hs_report_ctx *ctx, const hs_report_run *run, int64_t
     if ((rc = hs_report_prepare(ctx,
                                 "SELECT l.layer, l.pos, l.top_prob, v.text FROM logit_lens l JOIN runs r ON r.id = "
                                 "l.run_id LEFT JOIN vocab v ON v.model_id = r.model_id AND v.token_id = l.top_id "
-                                "WHERE l.prompt_id = ?1",
+                                "WHERE l.prompt_id = ?1 AND l.pos >= ?2",
                                 &st, err)) != HS_OK)
         goto done;
     sqlite3_bind_int64(st, 1, prompt_id);
+    sqlite3_bind_int(st, 2, first);
     while (sqlite3_step(st) == SQLITE_ROW) {
-        int l = sqlite3_column_int(st, 0), p = sqlite3_column_int(st, 1);
+        int l = sqlite3_column_int(st, 0), p = sqlite3_column_int(st, 1) - first;
         if (l < 0 || l >= R || p < 0 || p >= T)
             continue;
         prob[l * T + p] = (float)sqlite3_column_double(st, 2);
@@ -68,12 +71,13 @@ static hs_status lens_grid(hs_report_ctx *ctx, const hs_report_run *run, int64_t
     }
     sqlite3_finalize(st);
     st = NULL;
-    if ((rc = hs_report_prepare(ctx, "SELECT pos, text FROM tokens WHERE prompt_id = ?1 ORDER BY pos", &st, err)) !=
-        HS_OK)
+    if ((rc = hs_report_prepare(ctx, "SELECT pos, text FROM tokens WHERE prompt_id = ?1 AND pos >= ?2 ORDER BY pos",
+                                &st, err)) != HS_OK)
         goto done;
     sqlite3_bind_int64(st, 1, prompt_id);
+    sqlite3_bind_int(st, 2, first);
     while (sqlite3_step(st) == SQLITE_ROW) {
-        int p = sqlite3_column_int(st, 0);
+        int p = sqlite3_column_int(st, 0) - first;
         const char *t = (const char *)sqlite3_column_blob(st, 1);
         if (p >= 0 && p < T && !tokens[p])
             tokens[p] = strndup(t ? t : "", t ? (size_t)sqlite3_column_bytes(st, 1) : 0);
@@ -85,13 +89,17 @@ static hs_status lens_grid(hs_report_ctx *ctx, const hs_report_run *run, int64_t
             rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
             goto done;
         }
-    char title[160];
-    snprintf(title, sizeof title, "Logit lens, prompt #%d: top token and its probability", idx);
+    char title[160], xlabel[160], shown[96] = "";
+    if (first > 0)
+        snprintf(shown, sizeof shown, "positions %d\xe2\x80\x93%d of %d", first, T_all - 1, T_all);
+    snprintf(title, sizeof title, "Logit lens, prompt #%d: top token and its probability%s%s%s", idx,
+             first > 0 ? " (" : "", shown, first > 0 ? ")" : "");
+    snprintf(xlabel, sizeof xlabel, "input token%s%s (prediction of the next)", first > 0 ? " at " : "", shown);
     if ((rc = hs_heatmap_create(R, T, prob, &map, err)) != HS_OK ||
         (rc = hs_heatmap_set_row_labels(map, (const char *const *)rows, 0, err)) != HS_OK ||
         (rc = hs_heatmap_set_col_labels(map, (const char *const *)tokens, 1, err)) != HS_OK ||
         (rc = hs_heatmap_set_title(map, title, err)) != HS_OK ||
-        (rc = hs_heatmap_set_axis_labels(map, "input token (prediction of the next)", "layer", err)) != HS_OK)
+        (rc = hs_heatmap_set_axis_labels(map, xlabel, "layer", err)) != HS_OK)
         goto done;
     hs_heatmap_set_range(map, 0.0, 1.0);
     hs_heatmap_set_cell_size(map, 46);
@@ -113,13 +121,23 @@ static hs_status lens_grid(hs_report_ctx *ctx, const hs_report_run *run, int64_t
         }
     if (rc != HS_OK)
         goto done;
-    char slug[64], caption[256];
+    char slug[64], caption[320];
     snprintf(slug, sizeof slug, "lens-grid-run%lld-p%d", (long long)run->id, idx);
     snprintf(caption, sizeof caption,
-             "Logit lens of prompt #%d (%s): at each layer's input (rows) and position (columns) the most probable next "
-             "token and its probability (colour).",
-             idx, run->label);
-    rc = hs_report_figure(ctx, cv, slug, caption, err);
+             "Logit lens of prompt #%d (%s): at each layer's input (rows) and position (columns%s%s) the most probable "
+             "next token and its probability (colour).",
+             idx, run->label, first > 0 ? ": " : "", shown);
+    if ((rc = hs_report_figure(ctx, cv, slug, caption, err)) != HS_OK)
+        goto done;
+    if (first > 0) { /* never a silent cut: what the grid leaves out, and where it is */
+        hs_html_start(ctx->h, "p", "class", "note", NULL);
+        hs_html_textf(ctx->h,
+                      "The logit lens of prompt #%d (%d tokens) is drawn for its last %d positions (%d\xe2\x80\x93%d), "
+                      "where the answer is read; positions 0\xe2\x80\x93%d are left out here. Every position is in "
+                      "the table logit_lens: SELECT * FROM logit_lens WHERE prompt_id = %lld AND pos < %d.",
+                      idx, T_all, T, first, T_all - 1, first - 1, (long long)prompt_id, first);
+        hs_html_end(ctx->h);
+    }
 done:
     sqlite3_finalize(st);
     hs_canvas_free(cv);
@@ -323,8 +341,7 @@ hs_status hs_report_section_lens(hs_report_ctx *ctx, const hs_report_run *run, h
                     "class", "def", NULL);
     hs_status rc = HS_OK;
     for (int i = 0; i < n && rc == HS_OK; i++)
-        if (Ts[i] <= 64)
-            rc = lens_grid(ctx, run, ids[i], idxs[i], n_layers, Ts[i], err);
+        rc = lens_grid(ctx, run, ids[i], idxs[i], n_layers, Ts[i] > LENS_WINDOW ? Ts[i] - LENS_WINDOW : 0, Ts[i], err);
     if (rc == HS_OK)
         rc = lens_curves(ctx, run, ids, idxs, n, n_layers, err);
     if (rc == HS_OK && hs_report_has_table(ctx, "dla"))
