@@ -16,6 +16,8 @@ typedef struct hs_metric_info {
     double lo, hi;          /* the bounds the definition gives the metric, which fix its colour scale
                                (0, 1 for scores and fractions; 0, NaN for counts, distances and
                                entropies); NaN where it is unbounded, so that end follows the data */
+    int by_set;             /* drawn once per prompt set (meta.set) of a run that has several: a mean
+                               over different tasks (direct logit attribution) describes none of them */
 } hs_metric_info;
 
 /* The entry for (analysis, metric), or NULL. */

@@ -28,6 +28,8 @@ static const char css[] =
     "td.text{white-space:pre-wrap;max-width:640px;word-break:break-word}\n"
     "code{font-size:0.9em;word-break:break-all}\n"
     ".metric{display:flex;flex-wrap:wrap;gap:8px 40px;align-items:flex-start}\n"
+    ".sets{display:flex;flex-wrap:wrap;gap:8px 40px;align-items:flex-start}\n"
+    ".sets figure{display:table}.sets figcaption{display:table-caption;caption-side:bottom}\n"
     "figure{margin:12px 0 20px}figure object,figure img{max-width:100%}\n"
     "figcaption{color:#444;font-size:0.9em}figcaption a{margin-right:8px}\n"
     ".def{background:#f7f7fa;border-left:3px solid #8a7fd0;padding:6px 10px}\n"
@@ -68,6 +70,52 @@ int hs_report_has_table(hs_report_ctx *ctx, const char *name)
     int yes = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
     return yes;
+}
+
+hs_status hs_report_prompt_sets(hs_report_ctx *ctx, const hs_report_run *run, hs_report_set **sets, int *n,
+                                hs_error *err)
+{
+    *sets = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    HS_TRY(hs_report_prepare(ctx,
+                             "SELECT " HS_REPORT_SET_OF_P " AS s, count(*) FROM prompts p WHERE p.run_id = ?1 "
+                             "GROUP BY s ORDER BY min(p.idx)",
+                             &st, err));
+    sqlite3_bind_int64(st, 1, run->id);
+    hs_report_set *v = NULL;
+    int k = 0;
+    hs_status rc = HS_OK;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        hs_report_set *g = realloc(v, (size_t)(k + 1) * sizeof *v);
+        if (!g) {
+            rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+            break;
+        }
+        v = g;
+        v[k].name = NULL;
+        v[k].n_prompts = sqlite3_column_int(st, 1);
+        if (sqlite3_column_type(st, 0) != SQLITE_NULL && !(v[k].name = strdup(hs_report_col(st, 0)))) {
+            rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+            break;
+        }
+        k++;
+    }
+    sqlite3_finalize(st);
+    if (rc != HS_OK) {
+        hs_report_sets_free(v, k);
+        return rc;
+    }
+    *sets = v;
+    *n = k;
+    return HS_OK;
+}
+
+void hs_report_sets_free(hs_report_set *sets, int n)
+{
+    for (int i = 0; sets && i < n; i++)
+        free(sets[i].name);
+    free(sets);
 }
 
 void hs_report_free_strings(char **s, int n)

@@ -43,6 +43,22 @@ hs_status hs_report_attention_init(hs_report_ctx *ctx, hs_error *err);
 hs_status hs_report_section_attention(hs_report_ctx *ctx, const hs_report_run *run, hs_error *err);
 hs_status hs_report_attention_viewer(hs_report_ctx *ctx, hs_error *err);
 
+/* The prompt set a prompt belongs to, as SQL over a prompts row aliased p: its meta.set as text, NULL
+ * when meta is absent, not JSON or has no "set". Compare with IS, so NULL matches NULL. */
+#define HS_REPORT_SET_OF_P "(CASE WHEN json_valid(p.meta) THEN CAST(json_extract(p.meta, '$.set') AS TEXT) END)"
+
+/* One prompt set of a run: direct logit attribution and the like mean little over different tasks. */
+typedef struct hs_report_set {
+    char *name;    /* meta.set; NULL for the prompts without one */
+    int n_prompts; /* the run's prompts in it */
+} hs_report_set;
+
+/* The prompt sets of a run's prompts, in the order they first appear (*sets malloc'd, free with
+ * hs_report_sets_free; *n = 0 for a run without prompts). */
+hs_status hs_report_prompt_sets(hs_report_ctx *ctx, const hs_report_run *run, hs_report_set **sets, int *n,
+                                hs_error *err);
+void hs_report_sets_free(hs_report_set *sets, int n);
+
 /* A prepared statement or an error naming the store's failure. */
 hs_status hs_report_prepare(hs_report_ctx *ctx, const char *sql, sqlite3_stmt **st, hs_error *err);
 /* Whether the store has a table of that name (older schemas lack the newer analyses' tables). */

@@ -225,8 +225,10 @@ done:
     return rc;
 }
 
-/* Mean DLA per layer, stacked by kind of component: categories "embed", L0.., "final". */
-static hs_status dla_bars(hs_report_ctx *ctx, const hs_report_run *run, int n_layers, hs_error *err)
+/* Mean DLA per layer over one prompt set's prompts (set NULL: all of the run's), stacked by kind of
+ * component: categories "embed", L0.., "final". Nothing for a set without DLA rows. */
+static hs_status dla_bars(hs_report_ctx *ctx, const hs_report_run *run, int n_layers, const hs_report_set *set,
+                          hs_error *err)
 {
     int C = n_layers + 2;
     enum { S_EMBED, S_HEADS, S_ATTN_BIAS, S_MLP, S_FINAL, N_SERIES };
@@ -249,17 +251,25 @@ static hs_status dla_bars(hs_report_ctx *ctx, const hs_report_run *run, int n_la
             rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
             goto done;
         }
+    /* ?3 = 0: every prompt of the run; 1: those of set ?2 */
     if ((rc = hs_report_prepare(ctx,
-                                "SELECT component, layer, sum(value) / (SELECT count(DISTINCT prompt_id) FROM dla "
-                                "WHERE run_id = ?1) FROM dla WHERE run_id = ?1 GROUP BY component, layer",
+                                "SELECT d.component, d.layer, sum(d.value), count(DISTINCT d.prompt_id), "
+                                "(SELECT count(DISTINCT d.prompt_id) FROM dla d JOIN prompts p ON p.id = d.prompt_id "
+                                "WHERE d.run_id = ?1 AND (?3 = 0 OR " HS_REPORT_SET_OF_P " IS ?2)) "
+                                "FROM dla d JOIN prompts p ON p.id = d.prompt_id WHERE d.run_id = ?1 "
+                                "AND (?3 = 0 OR " HS_REPORT_SET_OF_P " IS ?2) GROUP BY d.component, d.layer",
                                 &st, err)) != HS_OK)
         goto done;
     sqlite3_bind_int64(st, 1, run->id);
-    int rows = 0;
+    if (set && set->name)
+        sqlite3_bind_text(st, 2, set->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, set != NULL);
+    int rows = 0, n_prompts = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *comp = hs_report_col(st, 0);
         int layer = sqlite3_column_type(st, 1) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 1);
-        float value = (float)sqlite3_column_double(st, 2);
+        n_prompts = sqlite3_column_int(st, 4);
+        float value = n_prompts > 0 ? (float)(sqlite3_column_double(st, 2) / n_prompts) : NAN;
         int s, c;
         if (!strcmp(comp, "embed") || !strcmp(comp, "pos_embed"))
             s = S_EMBED, c = 0;
@@ -284,16 +294,29 @@ static hs_status dla_bars(hs_report_ctx *ctx, const hs_report_run *run, int n_la
     if (rc != HS_OK)
         goto done;
     hs_barchart_set_mode(bars, HS_BARS_STACKED);
-    if ((rc = hs_barchart_set_title(bars, "Direct logit attribution by layer", err)) != HS_OK ||
+    char title[160], slug[96], caption[400], over[160];
+    if (!set) {
+        snprintf(title, sizeof title, "Direct logit attribution by layer");
+        snprintf(over, sizeof over, " (%s)", run->label);
+    } else if (set->name) {
+        snprintf(title, sizeof title, "Direct logit attribution by layer: %s", set->name);
+        snprintf(over, sizeof over, " over the %d prompt%s of set %s (%s)", n_prompts, n_prompts == 1 ? "" : "s",
+                 set->name, run->label);
+    } else {
+        snprintf(title, sizeof title, "Direct logit attribution by layer: prompts without a set");
+        snprintf(over, sizeof over, " over the %d prompt%s without a meta.set (%s)", n_prompts,
+                 n_prompts == 1 ? "" : "s", run->label);
+    }
+    if ((rc = hs_barchart_set_title(bars, title, err)) != HS_OK ||
         (rc = hs_barchart_set_axis_labels(bars, "component", "logit difference (answer - wrong)", err)) != HS_OK ||
         (rc = hs_barchart_draw(bars, &cv, err)) != HS_OK)
         goto done;
-    char slug[64], caption[256];
-    snprintf(slug, sizeof slug, "dla-layers-run%lld", (long long)run->id);
+    snprintf(slug, sizeof slug, "dla-layers-run%lld%s%s", (long long)run->id, set && set->name ? "-" : "",
+             set && set->name ? set->name : "");
     snprintf(caption, sizeof caption,
-             "Mean direct logit attribution (%s): each layer's heads, attention bias and MLP, the embeddings and the "
+             "Mean direct logit attribution%s: each layer's heads, attention bias and MLP, the embeddings and the "
              "final biases; the bars sum to the mean final logit difference.",
-             run->label);
+             over);
     rc = hs_report_figure(ctx, cv, slug, caption, err);
 done:
     sqlite3_finalize(st);
@@ -344,8 +367,21 @@ hs_status hs_report_section_lens(hs_report_ctx *ctx, const hs_report_run *run, h
         rc = lens_grid(ctx, run, ids[i], idxs[i], n_layers, Ts[i] > LENS_WINDOW ? Ts[i] - LENS_WINDOW : 0, Ts[i], err);
     if (rc == HS_OK)
         rc = lens_curves(ctx, run, ids, idxs, n, n_layers, err);
-    if (rc == HS_OK && hs_report_has_table(ctx, "dla"))
-        rc = dla_bars(ctx, run, n_layers, err);
+    if (rc == HS_OK && hs_report_has_table(ctx, "dla")) {
+        /* one figure per prompt set: a mean over different tasks mixes circuits that have nothing in common */
+        hs_report_set *sets = NULL;
+        int n_sets = 0;
+        rc = hs_report_prompt_sets(ctx, run, &sets, &n_sets, err);
+        if (rc == HS_OK && n_sets <= 1)
+            rc = dla_bars(ctx, run, n_layers, NULL, err);
+        if (n_sets > 1)
+            hs_html_start(h, "div", "class", "sets", NULL); /* side by side */
+        for (int i = 0; rc == HS_OK && n_sets > 1 && i < n_sets; i++)
+            rc = dla_bars(ctx, run, n_layers, &sets[i], err);
+        if (n_sets > 1)
+            hs_html_end(h);
+        hs_report_sets_free(sets, n_sets);
+    }
     hs_html_end(h);
     ctx->sum->analyses++;
     return rc;

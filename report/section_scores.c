@@ -18,25 +18,36 @@ typedef struct head_value {
     int n_prompts;
 } head_value;
 
-/* The metric's per-head values over the prompt set. *out is malloc'd. */
+/* The metric's per-head values over the run's prompts (set NULL: the whole-set row where stored) or
+ * over one prompt set's (the mean of their per-prompt rows). *out is malloc'd. */
 static hs_status read_metric(hs_report_ctx *ctx, const hs_report_run *run, const char *analysis, const char *metric,
-                             head_value **out, int *n_out, hs_error *err)
+                             const hs_report_set *set, head_value **out, int *n_out, hs_error *err)
 {
     *out = NULL;
     *n_out = 0;
     sqlite3_stmt *st;
-    HS_TRY(hs_report_prepare(ctx,
-                             "SELECT layer, head, "
-                             "  CASE WHEN sum(prompt_id IS NULL) > 0 THEN avg(CASE WHEN prompt_id IS NULL THEN value END) "
-                             "       ELSE avg(value) END, "
-                             "  count(prompt_id) "
-                             "FROM head_scores WHERE run_id = ?1 AND analysis = ?2 AND metric = ?3 "
-                             "  AND layer IS NOT NULL AND head IS NOT NULL "
-                             "GROUP BY layer, head ORDER BY layer, head",
-                             &st, err));
+    if (!set)
+        HS_TRY(hs_report_prepare(ctx,
+                                 "SELECT layer, head, "
+                                 "  CASE WHEN sum(prompt_id IS NULL) > 0 THEN avg(CASE WHEN prompt_id IS NULL THEN "
+                                 "       value END) ELSE avg(value) END, "
+                                 "  count(prompt_id) "
+                                 "FROM head_scores WHERE run_id = ?1 AND analysis = ?2 AND metric = ?3 "
+                                 "  AND layer IS NOT NULL AND head IS NOT NULL "
+                                 "GROUP BY layer, head ORDER BY layer, head",
+                                 &st, err));
+    else
+        HS_TRY(hs_report_prepare(ctx,
+                                 "SELECT s.layer, s.head, avg(s.value), count(s.prompt_id) FROM head_scores s "
+                                 "JOIN prompts p ON p.id = s.prompt_id WHERE s.run_id = ?1 AND s.analysis = ?2 AND "
+                                 "s.metric = ?3 AND s.layer IS NOT NULL AND s.head IS NOT NULL AND " HS_REPORT_SET_OF_P
+                                 " IS ?4 GROUP BY s.layer, s.head ORDER BY s.layer, s.head",
+                                 &st, err));
     sqlite3_bind_int64(st, 1, run->id);
     sqlite3_bind_text(st, 2, analysis, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, metric, -1, SQLITE_STATIC);
+    if (set && set->name)
+        sqlite3_bind_text(st, 4, set->name, -1, SQLITE_STATIC);
     head_value *v = NULL;
     int n = 0, cap = 0;
     hs_status rc = HS_OK;
@@ -228,12 +239,78 @@ static void scale_words(double lo, double hi, char *buf, size_t cap)
         snprintf(buf, cap, "colours over the values' range");
 }
 
+/* A metric of several prompt sets: a heatmap and top heads per set, on one colour scale. */
+static hs_status write_metric_by_set(hs_report_ctx *ctx, const hs_report_run *run, const char *analysis,
+                                     const char *metric, const hs_metric_info *info, const char *title,
+                                     const hs_report_set *sets, int n_sets, hs_error *err)
+{
+    hs_status rc = HS_OK;
+    head_value **v = calloc((size_t)n_sets, sizeof *v);
+    int *n = calloc((size_t)n_sets, sizeof *n), L = run->n_layers, H = run->n_heads, any_negative = 0;
+    float *grid = NULL;
+    if (!v || !n) {
+        rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    double mn = INFINITY, mx = -INFINITY;
+    for (int i = 0; i < n_sets && rc == HS_OK; i++) {
+        rc = read_metric(ctx, run, analysis, metric, &sets[i], &v[i], &n[i], err);
+        for (int j = 0; rc == HS_OK && j < n[i]; j++) {
+            const head_value *x = &v[i][j];
+            L = x->layer >= L ? x->layer + 1 : L, H = x->head >= H ? x->head + 1 : H;
+            any_negative |= x->value < 0;
+            if (isfinite(x->value))
+                mn = fmin(mn, x->value), mx = fmax(mx, x->value);
+        }
+    }
+    if (rc != HS_OK)
+        goto done;
+    /* one scale for every set, so their heatmaps compare: the metric's bounds, else all sets' values */
+    double lo = info->lo, hi = info->hi;
+    if (mn <= mx && info->colormap == HS_COLORMAP_DIVERGING)
+        mx = fmax(fabs(mn), fabs(mx)), mn = -mx;
+    if (mn <= mx)
+        lo = isnan(lo) ? mn : lo, hi = isnan(hi) ? mx : hi;
+    hs_html_start(ctx->h, "div", "class", "sets", NULL); /* the sets' heatmaps and tables side by side */
+    for (int i = 0; i < n_sets && rc == HS_OK; i++) {
+        if (n[i] == 0)
+            continue;
+        int prompts = 0;
+        for (int j = 0; j < n[i]; j++)
+            prompts = v[i][j].n_prompts > prompts ? v[i][j].n_prompts : prompts;
+        free(grid);
+        if (!(grid = to_grid(v[i], n[i], L, H))) {
+            rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+            break;
+        }
+        char slug[160], caption[640], which[160], set_title[320];
+        if (sets[i].name)
+            snprintf(which, sizeof which, "set %s", sets[i].name);
+        else
+            snprintf(which, sizeof which, "no meta.set");
+        snprintf(set_title, sizeof set_title, "%s: %s", title, sets[i].name ? sets[i].name : "prompts without a set");
+        snprintf(slug, sizeof slug, "%s-%s-run%lld-%s", analysis, metric, (long long)run->id,
+                 sets[i].name ? sets[i].name : "noset");
+        snprintf(caption, sizeof caption,
+                 "%s by layer and head, mean over the %d prompt%s of %s (%s; one colour scale for every set). Hover "
+                 "a cell for its exact value.",
+                 title, prompts, prompts == 1 ? "" : "s", which, run->label);
+        rc = draw_metric(ctx, info, set_title, v[i], n[i], L, H, grid, lo, hi, any_negative, slug, caption, err);
+    }
+    hs_html_end(ctx->h);
+done:
+    for (int i = 0; v && i < n_sets; i++)
+        free(v[i]);
+    free(v), free(n), free(grid);
+    return rc;
+}
+
 static hs_status write_metric(hs_report_ctx *ctx, const hs_report_run *run, const char *analysis, const char *metric,
                               drawn_list *drawn, hs_error *err)
 {
     head_value *v;
     int n;
-    HS_TRY(read_metric(ctx, run, analysis, metric, &v, &n, err));
+    HS_TRY(read_metric(ctx, run, analysis, metric, NULL, &v, &n, err));
     const hs_metric_info *info = hs_metric_info_find(analysis, metric);
     hs_html *h = ctx->h;
     char title[256], anchor[64];
@@ -252,6 +329,22 @@ static hs_status write_metric(hs_report_ctx *ctx, const hs_report_run *run, cons
         hs_html_element(h, "p", "No per-head values (the rows have no layer or head).", NULL);
         free(v);
         return HS_OK;
+    }
+    if (info && info->by_set) { /* a run of several prompt sets: one heatmap each */
+        hs_report_set *sets = NULL;
+        int n_sets = 0;
+        hs_status rc = hs_report_prompt_sets(ctx, run, &sets, &n_sets, err);
+        if (rc == HS_OK && n_sets > 1) {
+            free(v);
+            rc = write_metric_by_set(ctx, run, analysis, metric, info, title, sets, n_sets, err);
+            hs_report_sets_free(sets, n_sets);
+            return rc;
+        }
+        hs_report_sets_free(sets, n_sets);
+        if (rc != HS_OK) {
+            free(v);
+            return rc;
+        }
     }
 
     int L = run->n_layers, H = run->n_heads, any_negative = 0;
