@@ -353,8 +353,7 @@ hs_status hs_report_section_lens(hs_report_ctx *ctx, const hs_report_run *run, h
     hs_html *h = ctx->h;
     char id[64];
     snprintf(id, sizeof id, "run-%lld-logit-lens", (long long)run->id);
-    hs_html_start(h, "section", "class", "analysis", "id", id, NULL);
-    hs_html_element(h, "h3", "Logit lens and direct logit attribution", NULL);
+    HS_TRY(hs_report_section_begin(ctx, 2, id, "analysis", "Logit lens and direct logit attribution", err));
     hs_html_element(h, "p",
                     "logits_l = W_U \xc2\xb7 LN_final(x_l) + b_U, read at the input of every block and at the final "
                     "residual stream (TransformerLens accumulated_resid with the final norm recomputed per layer). "

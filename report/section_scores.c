@@ -423,13 +423,20 @@ hs_status hs_report_section_scores(hs_report_ctx *ctx, const hs_report_run *run,
                 rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
                 break;
             }
-            char id[160];
+            char id[160], *heading = NULL;
             snprintf(id, sizeof id, "run-%lld-analysis-%d", (long long)run->id, ctx->sum->analyses + 1);
-            hs_html_start(ctx->h, "section", "class", "analysis", "id", id, NULL);
-            hs_html_start(ctx->h, "h3", NULL);
-            hs_html_text(ctx->h, "Analysis: ");
-            hs_html_text(ctx->h, analysis);
-            hs_html_end(ctx->h);
+            if (asprintf(&heading, "Analysis: %s", analysis) < 0) {
+                heading = NULL;
+                rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+                break;
+            }
+            rc = hs_report_section_begin(ctx, 2, id, "analysis", heading, err);
+            free(heading);
+            if (rc != HS_OK) {
+                free(current);
+                current = NULL; /* nothing opened */
+                break;
+            }
             const char *about = hs_analysis_description(analysis);
             if (about)
                 hs_html_element(ctx->h, "p", about, NULL);

@@ -433,8 +433,7 @@ hs_status hs_report_section_sinks(hs_report_ctx *ctx, const hs_report_run *run, 
     hs_html *h = ctx->h;
     char id[64];
     snprintf(id, sizeof id, "run-%lld-sinks", (long long)run->id);
-    hs_html_start(h, "section", "class", "analysis", "id", id, NULL);
-    hs_html_element(h, "h3", "Attention sinks by layer and position", NULL);
+    HS_TRY(hs_report_section_begin(ctx, 2, id, "analysis", "Attention sinks by layer and position", err));
     hs_html_element(h, "p",
                     "From headscope analyze sinks: the sink rate per layer, the sink score of every key position for "
                     "every head, where hidden sinks sit, and (when the model was given) the norms and massive "
