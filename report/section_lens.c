@@ -17,7 +17,7 @@
 #include "viz/lineplot.h"
 
 #define LENS_PROMPTS 3 /* prompts drawn as grids and curves */
-#define LENS_WINDOW 32  /* positions a grid shows: a longer prompt's last ones, where its answer is read */
+#define LENS_WINDOW 24  /* positions a grid shows (24 cells fit the page unscaled): a longer prompt's last ones */
 
 /* Layer names of the lens rows: "L0" .. "L{n-1}" (input of block l), then "final". */
 static char **layer_names(int n_layers)
