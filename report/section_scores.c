@@ -288,7 +288,8 @@ static hs_status write_metric_by_set(hs_report_ctx *ctx, const hs_report_run *ru
             snprintf(which, sizeof which, "set %s", sets[i].name);
         else
             snprintf(which, sizeof which, "no meta.set");
-        snprintf(set_title, sizeof set_title, "%s: %s", title, sets[i].name ? sets[i].name : "prompts without a set");
+        /* short (the metric's name, as in its heading): the heatmap is small, and sets stand side by side */
+        snprintf(set_title, sizeof set_title, "%s / %s, %s", analysis, metric, which);
         snprintf(slug, sizeof slug, "%s-%s-run%lld-%s", analysis, metric, (long long)run->id,
                  sets[i].name ? sets[i].name : "noset");
         snprintf(caption, sizeof caption,
