@@ -17,6 +17,7 @@
 #include "analyses/lens/logit_lens_run.h"
 #include "analyses/sinks/sinks_run.h"
 #include "analyses/tasks/task_eval.h"
+#include "base/out_folder.h"
 #include "datasets/repeated_blocks.h"
 #include "datasets/task_set.h"
 #include "datasets/task_words.h"
@@ -112,25 +113,38 @@ static void top_heads(sqlite3 *db, int64_t run_id, const char *analysis, const c
     sqlite3_finalize(st);
 }
 
+/* The demo's folder: its marker, or what every demo has written (summary.txt beginning "headscope demo" beside
+ * run.db) for a folder from a headscope before the marker, as ./quickstart's and CI's reruns find it. */
+static const hs_out_folder_sign demo_sign = {.marker = ".headscope-demo", .legacy_file = "summary.txt",
+                                             .legacy_head = "headscope demo\n", .legacy_also = "run.db"};
+
 static const char demo_help[] =
-    "usage: headscope demo [--out DIR] [--model PATH]\n"
+    "usage: headscope demo [--out DIR] [--model PATH] [--force]\n"
     "The main job on the embedded default model (" DEMO_MODEL ", a GPT-2 headscope\n"
     "trained on its synthetic tasks; models/*/README.md is its card): writes held-out task prompts\n"
     "(DIR/tasks/*.jsonl) and repeated random blocks, records them into DIR/run.db as `headscope run`\n"
     "does (run 1: task prompts, run 2: repeated blocks), measures the model on each task, runs\n"
     "`analyze heads` on run 2 and `analyze sinks` and `analyze logit-lens` on run 1, and writes\n"
-    "DIR/summary.txt and the report DIR/report/index.html. DIR/run.db is replaced.\n";
+    "DIR/summary.txt and the report DIR/report/index.html (DIR defaults to demo-out).\n"
+    "DIR must be new, empty or an earlier demo's (it holds .headscope-demo, or summary.txt and run.db\n"
+    "from a headscope before that file), whose files are replaced; anything else is refused unless\n"
+    "--force is given, which writes the demo's files into it.\n";
 
 int cmd_demo(int argc, char **argv)
 {
     const char *out = "demo-out", *model_path = DEMO_MODEL;
-    static const struct option opts[] = {
-        {"out", required_argument, 0, 'o'}, {"model", required_argument, 0, 'm'}, {"help", no_argument, 0, 'h'}, {0}};
+    int force = 0;
+    static const struct option opts[] = {{"out", required_argument, 0, 'o'},
+                                         {"model", required_argument, 0, 'm'},
+                                         {"force", no_argument, 0, 'f'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0}};
     int c;
     while ((c = getopt_long(argc, argv, "o:m:h", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case 'm': model_path = optarg; break;
+        case 'f': force = 1; break;
         case 'h': fputs(demo_help, stdout); return 0;
         default: return 2;
         }
@@ -141,8 +155,17 @@ int cmd_demo(int argc, char **argv)
     }
     hs_error err = {0};
     char prompts_path[4096], rep_path[4096], db_path[4096], summary_path[4096], report_dir[4096], path[4200];
-    if (mkdir(out, 0777) != 0 && access(out, W_OK) != 0)
-        return fail("create", out);
+    hs_out_folder_kind kind;
+    if (hs_out_folder_inspect(out, &demo_sign, &kind, &err) != HS_OK) {
+        fprintf(stderr, "headscope demo: --out %s\n", err.msg);
+        return 1;
+    }
+    if (kind == HS_OUT_FOLDER_OTHER && !force) {
+        fprintf(stderr, "headscope demo: --out %s: the folder is not empty and holds no earlier demo (no %s file); "
+                        "choose another --out, empty it, or give --force to write the demo's files into it\n",
+                out, demo_sign.marker);
+        return 1;
+    }
     snprintf(prompts_path, sizeof prompts_path, "%s/prompts.jsonl", out);
     snprintf(rep_path, sizeof rep_path, "%s/repeated.jsonl", out);
     snprintf(db_path, sizeof db_path, "%s/run.db", out);
@@ -150,7 +173,12 @@ int cmd_demo(int argc, char **argv)
     snprintf(report_dir, sizeof report_dir, "%s/report", out);
     hs_model *model = cli_open_model("demo", model_path, NULL);
     if (!model)
-        return 1;
+        return 1; /* before the folder is made: a failed demo leaves nothing behind */
+    if (hs_out_folder_claim(out, &demo_sign, "written by headscope demo; its files are replaced when the demo reruns",
+                            &err) != HS_OK) {
+        hs_model_close(model);
+        return cli_fail("demo", &err);
+    }
     int status = 0;
     FILE *f = NULL;
     sqlite3 *db = NULL;

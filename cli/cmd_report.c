@@ -13,11 +13,12 @@ static const char report_help[] =
     "\n"
     "Writes DIR/index.html and DIR/fig/: the runs in the store with their provenance, each run's\n"
     "prompt set, one section per analysis in head_scores (layer x head heatmaps as PNG, SVG and PDF,\n"
-    "top heads, the metric's definition) and an attention viewer. Static files only: open\n"
-    "DIR/index.html in any browser, no server needed. An existing report in DIR is replaced in one\n"
-    "step; a non-empty DIR that is not a headscope report is refused.\n"
+    "top heads, the metric's definition) and an attention viewer (its data in DIR/viewer/, one file\n"
+    "per prompt). Static files only: open DIR/index.html in any browser, no server needed. An\n"
+    "existing report in DIR is replaced in one step; a non-empty DIR that is not a headscope report\n"
+    "is refused.\n"
     "\n"
-    "  --viewer-prompts N  prompts per run embedded in the attention viewer (default 8; 0: none)\n"
+    "  --viewer-prompts N  prompts per run in the attention viewer (default all; 0: none)\n"
     "  --prompt-rows N     prompts listed per run (default 200)\n"
     "  --top N             rows of each top-heads table (default 10)\n"
     "  --formats LIST      figure files to write: any of png,svg,pdf (default all three)\n";
@@ -97,8 +98,9 @@ int cmd_report(int argc, char **argv)
     hs_report_summary sum;
     if (hs_report_write(db, out, &opt, &sum, &err) != HS_OK)
         return cli_fail("report", &err);
-    printf("headscope report: %d run%s, %d analys%s, %d figures, %d prompts in the viewer\n", sum.runs,
-           sum.runs == 1 ? "" : "s", sum.analyses, sum.analyses == 1 ? "is" : "es", sum.figures, sum.viewer_prompts);
+    printf("headscope report: %d run%s, %d analys%s, %d figures, %d prompts in the viewer (%.1f MB)\n", sum.runs,
+           sum.runs == 1 ? "" : "s", sum.analyses, sum.analyses == 1 ? "is" : "es", sum.figures, sum.viewer_prompts,
+           sum.viewer_bytes / 1e6);
     printf("report: %s/index.html\n", out);
     return 0;
 }

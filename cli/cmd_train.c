@@ -8,13 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/out_folder.h"
 #include "cli/commands.h"
 #include "train/adamw.h"
 #include "train/checkpoint.h"
 #include "train/gpt2_train.h"
+#include "train/schedule.h"
 #include "train/train_state.h"
 #include "train/trainer.h"
 #include "viz/lineplot.h"
@@ -26,7 +27,7 @@ static void usage(FILE *f)
             "       [--layers 4] [--d-model 128] [--heads 4] [--ctx 128] [--batch 8] [--steps 1000]\n"
             "       [--lr 1e-3] [--min-lr LR/10] [--warmup STEPS/20] [--weight-decay 0.1] [--clip 1.0]\n"
             "       [--seed 0] [--eval-every STEPS/10] [--val-fraction 0.1] [--threads N] [--stop-after N]\n"
-            "       [--save-every N]\n"
+            "       [--save-every N] [--force]\n"
             "       headscope train --resume DIR --corpus FILE --out DIR [--steps N] [options]\n"
             "       headscope train --init MODEL --corpus FILE --out DIR [options]\n"
             "Trains a GPT-2 (pre-LayerNorm blocks, GELU, tied unembedding) from scratch on a UTF-8 text\n"
@@ -40,10 +41,14 @@ static void usage(FILE *f)
             "DIR/train_log.csv (step, lr, loss, val_loss, tokens_per_s), DIR/loss.svg and loss.png, and the\n"
             "optimizer state (optimizer.safetensors, train_state.json), at the end and every --save-every\n"
             "steps. --stop-after N stops after step N\n"
-            "of --steps; --resume DIR continues a saved run on the same corpus with its settings (--steps,\n"
-            "--lr, --min-lr, --warmup, --weight-decay, --clip, --eval-every may be changed) and exactly\n"
-            "the batches the uninterrupted run would have drawn. --init MODEL starts a new run (fresh\n"
-            "optimizer and schedule) from a trained gpt2 model's weights, shape and tokenizer: fine-tuning.\n"
+            "of --steps; --resume DIR continues a saved run on the same corpus with its settings and exactly\n"
+            "the batches the uninterrupted run would have drawn, on its learning-rate schedule (its --steps,\n"
+            "--lr, --min-lr and --warmup are kept: other values are refused; --weight-decay, --clip and\n"
+            "--eval-every may be changed). --init MODEL starts a new run (fresh optimizer and schedule)\n"
+            "from a trained gpt2 model's weights, shape and tokenizer: fine-tuning, or training on after a\n"
+            "run's schedule has ended.\n"
+            "DIR must be new or empty, or the --resume DIR itself: a folder holding anything else (another\n"
+            "model, someone's files) is refused unless --force is given, which writes the model into it.\n"
             "When the corpus separates documents with the tokenizer's <|endoftext|>, DIR/tokenizer_config.json\n"
             "says prompts begin with it (add_bos_token), and headscope's commands prepend it.\n"
             "--threads N runs each step on N threads, each with a share of the batch and single-threaded\n"
@@ -301,6 +306,15 @@ static void read_old_log(const char *dir, hs_train_record *recs, long before)
     fclose(f);
 }
 
+/* The schedule in words: "warmup 15 steps to lr 1.00e-03, cosine decay to 1.00e-04 at step 300". */
+static void describe_schedule(char *buf, size_t cap, long steps, long warmup, double lr, double min_lr)
+{
+    if (warmup > 0)
+        snprintf(buf, cap, "warmup %ld steps to lr %.2e, cosine decay to %.2e at step %ld", warmup, lr, min_lr, steps);
+    else
+        snprintf(buf, cap, "lr %.2e, cosine decay to %.2e at step %ld", lr, min_lr, steps);
+}
+
 /* An option not given is NaN until a saved run or the default fills it. */
 static void fill(double *v, double with)
 {
@@ -311,6 +325,7 @@ static void fill(double *v, double with)
 int cmd_train(int argc, char **argv)
 {
     const char *corpus = NULL, *out = NULL, *tok_path = NULL, *resume = NULL, *init = NULL;
+    int force = 0;
     double layers = NAN, d_model = NAN, heads = NAN, ctx = NAN, batch = NAN, steps = NAN, lr = NAN, min_lr = NAN,
            warmup = NAN, wd = NAN, clip = NAN, seed = NAN, eval_every = NAN, val_frac = NAN, threads = 0,
            stop_after = 0, save_every = 0;
@@ -326,7 +341,8 @@ int cmd_train(int argc, char **argv)
         {"val-fraction", required_argument, 0, 'v'}, {"threads", required_argument, 0, 'j'},
         {"resume", required_argument, 0, 'R'},       {"stop-after", required_argument, 0, 'x'},
         {"save-every", required_argument, 0, 'E'},   {"init", required_argument, 0, 'I'},
-        {"help", no_argument, 0, 'h'},               {0}};
+        {"force", no_argument, 0, 'F'},              {"help", no_argument, 0, 'h'},
+        {0}};
     int c, idx;
     while ((c = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
         int ok = 1;
@@ -336,6 +352,7 @@ int cmd_train(int argc, char **argv)
         case 't': tok_path = optarg; break;
         case 'R': resume = optarg; break;
         case 'I': init = optarg; break;
+        case 'F': force = 1; break;
         case 'L': ok = parse_num("layers", optarg, 1, 64, &layers); break;
         case 'D': ok = parse_num("d-model", optarg, 1, 8192, &d_model); break;
         case 'H': ok = parse_num("heads", optarg, 1, 1024, &heads); break;
@@ -387,8 +404,32 @@ int cmd_train(int argc, char **argv)
             }
     }
 
-    int status = 1;
     hs_error err = {0};
+    /* before anything is read: the output folder is new, empty or this run's own (--resume into it);
+     * a model there, the demo's or a run of hours, is only replaced when the user says so */
+    hs_out_folder_kind out_kind;
+    if (hs_out_folder_inspect(out, NULL, &out_kind, &err) != HS_OK) {
+        fprintf(stderr, "headscope train: --out %s\n", err.msg);
+        return 1;
+    }
+    if (out_kind == HS_OUT_FOLDER_OTHER && !force && !(resume && hs_out_folder_same(resume, out))) {
+        char probe[4200];
+        snprintf(probe, sizeof probe, "%s/train_state.json", out);
+        int is_run = access(probe, F_OK) == 0;
+        snprintf(probe, sizeof probe, "%s/config.json", out);
+        int is_model = access(probe, F_OK) == 0;
+        if (is_run)
+            fprintf(stderr, "headscope train: --out %s holds a training run (train_state.json): continue it with "
+                            "--resume %s --out %s, choose another --out, or give --force to overwrite it\n",
+                    out, out, out);
+        else
+            fprintf(stderr, "headscope train: --out %s is not empty: it holds %s; choose another --out, empty it, "
+                            "or give --force to write the model into it\n",
+                    out, is_model ? "a model (config.json)" : "files that are not a model");
+        return 1;
+    }
+
+    int status = 1;
     hs_tokenizer *tok = NULL;
     hs_model *m = NULL;
     char *text = NULL;
@@ -410,6 +451,30 @@ int cmd_train(int argc, char **argv)
             fprintf(stderr, "headscope train: --resume %s: %s\n", resume, err.msg);
             goto done;
         }
+        /* the schedule is the saved run's: other values would put the run on another curve mid-way
+         * (a longer --steps re-stretches the cosine, and the rate climbs back up from where it was) */
+        char sched[160];
+        describe_schedule(sched, sizeof sched, saved.steps, saved.warmup, saved.lr, saved.min_lr);
+        const char *sched_names[] = {"steps", "lr", "min-lr", "warmup"};
+        double sched_given[] = {steps, lr, min_lr, warmup};
+        int differs[] = {steps != (double)saved.steps, (float)lr != saved.lr, (float)min_lr != saved.min_lr,
+                         warmup != (double)saved.warmup};
+        for (int i = 0; i < 4; i++)
+            if (!isnan(sched_given[i]) && differs[i]) {
+                fprintf(stderr, "headscope train: --%s %g: --resume %s continues its run on its %ld-step schedule "
+                                "(%s), which a resume keeps; to train on with another, start a new run from its "
+                                "weights: train --init %s --corpus FILE --out NEW_DIR --steps N\n",
+                        sched_names[i], sched_given[i], resume, saved.steps, sched, resume);
+                status = 2;
+                goto done;
+            }
+        if (saved.step >= saved.steps) {
+            fprintf(stderr, "headscope train: --resume %s: the run is complete (%ld of %ld steps: %s); to train on, "
+                            "start a new run from its weights: train --init %s --corpus FILE --out NEW_DIR --steps N\n",
+                    resume, saved.step, saved.steps, sched, resume);
+            status = 2;
+            goto done;
+        }
         byte_tokens = saved.byte_tokens;
         if (!byte_tokens)
             tok_path = resume;
@@ -419,11 +484,6 @@ int cmd_train(int argc, char **argv)
         fill(&wd, opt->o.weight_decay), fill(&clip, saved.clip), fill(&seed, (double)saved.seed);
         fill(&eval_every, (double)saved.eval_every), fill(&val_frac, saved.val_fraction);
         opt->o.weight_decay = (float)wd;
-        if (steps <= saved.step) {
-            fprintf(stderr, "headscope train: --resume %s: the run has done %ld steps already; give --steps above that\n",
-                    resume, saved.step);
-            goto done;
-        }
     } else if (init) {
         /* fine-tuning: the model's weights and shape, its tokenizer unless one is given, a fresh optimizer */
         if (hs_model_open(init, NULL, &m, &err) != HS_OK || hs_train_dims_of_model(m, &dims, &err) != HS_OK) {
@@ -519,12 +579,6 @@ int cmd_train(int argc, char **argv)
                 corpus, n_ids, n_ids - n_val, (int)ctx);
         goto done;
     }
-    struct stat st;
-    if (stat(out, &st) == 0 && !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "headscope train: --out %s exists and is not a directory\n", out);
-        goto done;
-    }
-
     if (!resume && !init)
         dims = (hs_gpt2_dims){(int)layers, (int)d_model, (int)heads, vocab, (int)ctx};
     if (hs_train_model_new(&dims, (int)batch, (int)ctx, HS_BACKEND_CPU, &tm, &err) != HS_OK ||
@@ -552,9 +606,17 @@ int cmd_train(int argc, char **argv)
         }
     }
     fprintf(stderr, "headscope train: %zu tokens (%zu held out), vocabulary %d; %d layers, d_model %d, %d heads, "
-                    "ctx %d: %.2fM parameters; %s%ld steps of %d x %d tokens on %d threads\n",
+                    "ctx %d: %.2fM parameters; %ld steps of %d x %d tokens on %d threads\n",
             n_ids, n_val, dims.d_vocab, dims.n_layers, dims.d_model, dims.n_heads, dims.n_ctx, (double)n_params / 1e6,
-            resume ? "resuming at step " : "", resume ? saved.step : (long)steps, (int)batch, (int)ctx, (int)threads);
+            (long)steps, (int)batch, (int)ctx, (int)threads);
+    char sched[160];
+    describe_schedule(sched, sizeof sched, (long)steps, (long)warmup, lr, min_lr);
+    if (resume)
+        fprintf(stderr, "headscope train: resuming at step %ld of a %ld-step schedule: %s (next lr %.2e)\n",
+                saved.step, (long)steps, sched,
+                hs_lr_cosine(saved.step, (long)steps, (long)warmup, (float)lr, (float)min_lr));
+    else
+        fprintf(stderr, "headscope train: schedule: %ld steps, %s\n", (long)steps, sched);
     if (strcmp(openblas_get_corename(), "Prescott") == 0 && !getenv("OPENBLAS_CORETYPE"))
         fprintf(stderr, "headscope train: note: OpenBLAS uses its generic Prescott kernels here (this CPU has "
                         "neither AVX-512 nor AVX2, or re-running with better ones failed)\n");

@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include "report/out_dir.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/out_folder.h"
 
 /* parent folder and base name of path, malloc'd; trailing slashes ignored */
 static int split(const char *path, char **parent, char **base)
@@ -36,45 +36,17 @@ static int split(const char *path, char **parent, char **base)
     return 0;
 }
 
-/* 1 when dir has no entries besides . and .., 0 when it has, -1 when it cannot be read */
-static int is_empty(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return -1;
-    struct dirent *e;
-    int empty = 1;
-    while ((e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-            empty = 0;
-            break;
-        }
-    closedir(d);
-    return empty;
-}
-
 hs_status hs_out_dir_begin(const char *out_dir, char **staging, hs_error *err)
 {
     *staging = NULL;
-    struct stat st;
-    if (stat(out_dir, &st) == 0) {
-        if (!S_ISDIR(st.st_mode))
-            return hs_fail(err, HS_ERR_ARG, "%s: exists and is not a folder", out_dir);
-        char marker[4096];
-        snprintf(marker, sizeof marker, "%s/%s", out_dir, HS_REPORT_MARKER);
-        if (access(marker, F_OK) != 0) {
-            int empty = is_empty(out_dir);
-            if (empty < 0)
-                return hs_fail(err, HS_ERR_IO, "%s: cannot read folder: %s", out_dir, strerror(errno));
-            if (!empty)
-                return hs_fail(err, HS_ERR_ARG,
-                               "%s: folder is not empty and holds no headscope report (no %s file); "
-                               "choose another --out, or empty it",
-                               out_dir, HS_REPORT_MARKER);
-        }
-    } else if (errno != ENOENT) {
-        return hs_fail(err, HS_ERR_IO, "%s: %s", out_dir, strerror(errno));
-    }
+    static const hs_out_folder_sign report_sign = {.marker = HS_REPORT_MARKER};
+    hs_out_folder_kind kind;
+    HS_TRY(hs_out_folder_inspect(out_dir, &report_sign, &kind, err));
+    if (kind == HS_OUT_FOLDER_OTHER)
+        return hs_fail(err, HS_ERR_ARG,
+                       "%s: folder is not empty and holds no headscope report (no %s file); "
+                       "choose another --out, or empty it",
+                       out_dir, HS_REPORT_MARKER);
     char *parent, *base;
     if (split(out_dir, &parent, &base) != 0)
         return hs_fail(err, HS_ERR_NOMEM, "out of memory");

@@ -42,7 +42,7 @@ static const char css[] =
 
 void hs_report_options_default(hs_report_options *opt)
 {
-    opt->viewer_prompts = 8;
+    opt->viewer_prompts = -1;
     opt->prompt_rows = 200;
     opt->top_heads = 10;
     opt->formats = HS_REPORT_PNG | HS_REPORT_SVG | HS_REPORT_PDF;

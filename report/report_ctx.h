@@ -51,8 +51,9 @@ hs_status hs_report_section_heads(hs_report_ctx *ctx, const hs_report_run *run, 
 /* The sinks section (store schema 3): sink rate by layer, sink scores by position, hidden-sink
  * positions, norms by position, massive activations, the ACT calibration; nothing when absent. */
 hs_status hs_report_section_sinks(hs_report_ctx *ctx, const hs_report_run *run, hs_error *err);
-/* The attention viewer: init writes the colour table once, before any run; section_attention
- * embeds a run's first prompts; attention_viewer writes the controls and the script, last. */
+/* The attention viewer: init writes the colour table once, before any run, and makes viewer/;
+ * section_attention writes a file per prompt of a run into viewer/ and the run's index into the
+ * page; attention_viewer writes the controls and the script, last. */
 hs_status hs_report_attention_init(hs_report_ctx *ctx, hs_error *err);
 hs_status hs_report_section_attention(hs_report_ctx *ctx, const hs_report_run *run, hs_error *err);
 hs_status hs_report_attention_viewer(hs_report_ctx *ctx, hs_error *err);

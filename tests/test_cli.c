@@ -94,10 +94,52 @@ int test_cli_demo_runs(void)
              "analysis FROM head_scores WHERE analysis != 'run' ORDER BY run_id, analysis)\"",
              dir);
     CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0 && strstr(out, "1dla 1sinks 2heads"), "got: %s", out);
-    /* a second demo into the same folder replaces its store and report */
+    /* a second demo into the same folder replaces its store and report; the folder is recognised as
+     * the demo's by its marker, or, written by a headscope from before the marker (as CI's and
+     * ./quickstart's reruns may find it), by its summary.txt and run.db */
+    char marker[4200];
+    snprintf(marker, sizeof marker, "%s/demo/.headscope-demo", dir);
+    CHECK_MSG(access(marker, F_OK) == 0, "the demo wrote no %s", marker);
+    CHECK(unlink(marker) == 0);
     snprintf(args, sizeof args, "demo --out %s/demo", dir);
     CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "got: %s", out);
     CHECK(access(path, R_OK) == 0);
+    CHECK(access(marker, F_OK) == 0);
+    return TEST_PASS;
+}
+
+/* demo --out writes only into a new or empty folder or an earlier demo's (the marker, or summary.txt
+ * beginning "headscope demo" beside run.db); anything else is refused before the model is read,
+ * naming --out and --force, and left as it was. Nothing is created when the model cannot be opened
+ * (issue 14). */
+int test_cli_demo_out_folder(void)
+{
+    char out[8192], args[4096], cmd[4096];
+    const char *dir = test_tmpdir();
+    snprintf(args, sizeof args, "demo --model %s/no-model --out %s/d", dir, dir);
+    CHECK(test_run_headscope(args, out, sizeof out) == 1);
+    CHECK_MSG(strstr(out, "no-model"), "%s", out);
+    snprintf(cmd, sizeof cmd, "%s/d", dir);
+    CHECK_MSG(access(cmd, F_OK) != 0, "a failed demo created %s", cmd);
+    /* someone's files, and a look-alike whose summary.txt is not the demo's */
+    snprintf(cmd, sizeof cmd, "mkdir %s/mine %s/alike && echo notes > %s/mine/keep.txt && echo notes > "
+             "%s/alike/summary.txt && touch %s/alike/run.db", dir, dir, dir, dir, dir);
+    CHECK(test_run_shell(cmd, out, sizeof out) == 0);
+    const char *folders[] = {"mine", "alike"}, *holds[] = {"keep.txt\n", "run.db\nsummary.txt\n"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(args, sizeof args, "demo --out %s/%s", dir, folders[i]);
+        CHECK(test_run_headscope(args, out, sizeof out) == 1);
+        CHECK_MSG(strstr(out, "headscope demo: --out ") && strstr(out, folders[i]) && strstr(out, "--force"), "%s",
+                  out);
+        snprintf(cmd, sizeof cmd, "ls -A %s/%s", dir, folders[i]);
+        CHECK(test_run_shell(cmd, out, sizeof out) == 0);
+        CHECK_MSG(strcmp(out, holds[i]) == 0, "the refused folder %s now holds: %s", folders[i], out);
+    }
+    /* --force gets past the folder check (to the model, here one that does not open) */
+    snprintf(args, sizeof args, "demo --out %s/mine --force --model %s/no-model", dir, dir);
+    CHECK(test_run_headscope(args, out, sizeof out) == 1);
+    CHECK_MSG(strstr(out, "no-model") && !strstr(out, "--force"), "%s", out);
+    CHECK(test_run_headscope("demo --help", out, sizeof out) == 0 && strstr(out, "--force"));
     return TEST_PASS;
 }
 

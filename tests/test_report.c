@@ -4,6 +4,7 @@
  * and a foreign folder is refused, and a real browser (headless Chromium) renders it without
  * console errors and not blank. */
 #include <cairo.h>
+#include <libxml/HTMLparser.h>
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
@@ -15,10 +16,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/tensor_blob.h"
 #include "model/random_model.h"
 #include "report/report.h"
 #include "tests/test.h"
 #include "viz/colormap.h"
+#include "viz/heatmap.h"
 
 #define XHTML_NS "http://www.w3.org/1999/xhtml"
 #define SVG_NS "http://www.w3.org/2000/svg"
@@ -76,8 +79,10 @@ static int count(xmlDocPtr doc, const char *expr)
     return n;
 }
 
-/* Records a small store with a random GPT-2 (2 layers, 4 heads, context n_ctx) and the given prompts. */
-static int make_store_ctx(const char *dir, const char *prompts_jsonl, int n_ctx, char *db, size_t cap)
+/* Records a small store with a random GPT-2 (2 layers, 4 heads, a context of n_ctx tokens) and the
+ * given prompts; run_opts are more options of `headscope run` ("" for none). */
+static int make_store_with(const char *dir, const char *prompts_jsonl, int n_ctx, const char *run_opts, char *db,
+                           size_t cap)
 {
     char model[512], prompts[512], args[4096], out[16384];
     snprintf(model, sizeof model, "%s/model", dir);
@@ -88,14 +93,25 @@ static int make_store_ctx(const char *dir, const char *prompts_jsonl, int n_ctx,
                                  .init_std = 0.3f, .seed = 11};
     CHECK_OK(hs_random_model_write(model, &spec, &err), &err);
     CHECK(write_text(prompts, prompts_jsonl) == 0);
-    snprintf(args, sizeof args, "run --model %s --prompts %s --db %s --quiet", model, prompts, db);
+    snprintf(args, sizeof args, "run --model %s --prompts %s --db %s --quiet %s", model, prompts, db, run_opts);
     CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
     return TEST_PASS;
 }
 
 static int make_store(const char *dir, const char *prompts_jsonl, char *db, size_t cap)
 {
-    return make_store_ctx(dir, prompts_jsonl, 128, db, cap);
+    return make_store_with(dir, prompts_jsonl, 128, "", db, cap);
+}
+
+/* Records prompts_jsonl with the model of make_store_with(dir, ...) as one more run into db. */
+static int add_run(const char *dir, const char *name, const char *prompts_jsonl, const char *db)
+{
+    char prompts[512], args[4096], out[16384];
+    snprintf(prompts, sizeof prompts, "%s/%s.jsonl", dir, name);
+    CHECK(write_text(prompts, prompts_jsonl) == 0);
+    snprintf(args, sizeof args, "run --model %s/model --prompts %s --db %s --quiet", dir, prompts, db);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    return TEST_PASS;
 }
 
 static const char plain_prompts[] =
@@ -252,10 +268,14 @@ int test_report_structure(void)
     }
     xmlXPathFreeObject(refs);
 
-    /* prompt rows, runs rows, viewer data for the first two prompts */
+    /* prompt rows, runs rows; the viewer: an index of the first two prompts that says one is left
+     * out, and a data file for each of the two */
     CHECK(count(doc, "//h:table[@class='prompts']/h:tr") == 1 + 3);
     CHECK(count(doc, "//h:table[@class='runs']/h:tr") == 1 + 1);
-    CHECK(count(doc, "//h:script[contains(., 'HS_VIEW.prompts.push')]") == 2);
+    CHECK(count(doc, "//h:script[contains(., 'HS_VIEW.runs.push') and contains(., 'left_out: 1,')]") == 1);
+    snprintf(args, sizeof args, "ls %s/viewer", out_dir);
+    CHECK(test_run_shell(args, out, sizeof out) == 0);
+    CHECK_MSG(strcmp(out, "p1.js\np2.js\n") == 0, "viewer/ holds %s", out);
     CHECK(count(doc, "//h:div[@id='hs-viewer']") == 1);
     sqlite3_close(s);
     xmlFreeDoc(doc);
@@ -287,8 +307,8 @@ int test_report_escaping(void)
     snprintf(path, sizeof path, "%s/index.html", out_dir);
     xmlDocPtr doc = parse_strict(path);
     CHECK(doc);
-    /* scripts: the colour table, one per viewer prompt (2), the viewer itself; no other */
-    CHECK_MSG(count(doc, "//h:script") == 4, "%d scripts", count(doc, "//h:script"));
+    /* scripts: the colour table, the run's index of viewer prompts, the viewer itself; no other */
+    CHECK_MSG(count(doc, "//h:script") == 3, "%d scripts", count(doc, "//h:script"));
     CHECK(count(doc, "//h:script[contains(., '<script>alert')]") == 0);
     /* the viewer's prompt label carries the text as an escaped string literal */
     CHECK(count(doc, "//h:script[contains(., '\\u003cscript\\u003ealert(1)\\u003c/script\\u003e')]") == 1);
@@ -319,6 +339,20 @@ int test_report_escaping(void)
     page[n] = '\0';
     CHECK(!strstr(page, "<script>alert") && !strstr(page, "</svg>") && !strstr(page, "<img src=x"));
     CHECK(!strstr(page, "\xff") && !strstr(page, "\xbe\xef"));
+    /* the viewer's data files (the hostile token is in p1.js): plain ASCII, no markup */
+    for (int i = 1; i <= 2; i++) {
+        snprintf(path, sizeof path, "%s/viewer/p%d.js", out_dir, i);
+        f = fopen(path, "rb");
+        CHECK_MSG(f, "%s is missing", path);
+        n = fread(page, 1, sizeof page - 1, f);
+        fclose(f);
+        page[n] = '\0';
+        CHECK_MSG(strlen(page) == n && strncmp(page, "HS_VIEW.add(", 12) == 0, "%s", path);
+        for (size_t k = 0; k < n; k++)
+            CHECK_MSG((page[k] >= 0x20 && page[k] < 0x7f) || page[k] == '\n', "%s: byte %zu is 0x%02x", path, k,
+                      (unsigned char)page[k]);
+        CHECK(!strchr(page, '<') && !strchr(page, '>'));
+    }
     /* every SVG parses too (hostile analysis name in a title) */
     for (int i = 1; i <= 3; i++) {
         snprintf(args, sizeof args, "ls %s/fig/00%d-*.svg > %s/svg.txt", out_dir, i, dir);
@@ -529,6 +563,462 @@ int test_report_browser(void)
     return TEST_PASS;
 }
 
+/* ---------------------------------------------------------------- the attention viewer in the browser */
+
+/* The DOM Chromium dumped (the page after its scripts ran), parsed as HTML: XPath on it takes no
+ * namespace prefix. NULL when the log holds no page. */
+static xmlDocPtr dumped_dom(const char *log)
+{
+    const char *at = strstr(log, "<html");
+    if (!at)
+        return NULL;
+    return htmlReadMemory(at, (int)strlen(at), "dump.html", "UTF-8",
+                          HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET);
+}
+
+/* The string value of an XPath expression, malloc'd ("" when it selects nothing). */
+static char *xstring(xmlDocPtr doc, const char *expr)
+{
+    char e[1024];
+    snprintf(e, sizeof e, "string(%s)", expr);
+    xmlXPathObjectPtr r = xpath(doc, NULL, e);
+    char *s = strdup(r && r->stringval ? (const char *)r->stringval : "");
+    xmlXPathFreeObject(r);
+    return s;
+}
+
+/* Opens url (a report's index.html, maybe with a #fragment) in headless Chromium, gives the page
+ * 5 s of virtual time (the viewer loads a prompt's data file after the page) and returns the DOM
+ * its scripts left; NULL, with a message, when the page showed a problem. */
+static xmlDocPtr viewer_dom(const char *chrome, const char *url)
+{
+    char *log = chromium(chrome, "--virtual-time-budget=5000 --dump-dom", url);
+    if (!log)
+        return NULL;
+    const char *problem = page_problem(log);
+    xmlDocPtr doc = problem ? NULL : dumped_dom(log);
+    if (problem)
+        fprintf(stderr, "%s: %s\n", url, problem);
+    free(log);
+    return doc;
+}
+
+/* The id of a run's prompt idx. */
+static long long prompt_id(sqlite3 *db, int run, int idx)
+{
+    sqlite3_stmt *st;
+    long long id = -1;
+    if (sqlite3_prepare_v2(db, "SELECT id FROM prompts WHERE run_id = ?1 AND idx = ?2", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int(st, 1, run);
+    sqlite3_bind_int(st, 2, idx);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return id;
+}
+
+/* The stored attention A[q, k] of one head on one prompt; NAN when absent. */
+static double stored_attention(sqlite3 *db, long long prompt, int layer, int head, int q, int k)
+{
+    sqlite3_stmt *st;
+    double v = NAN;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT data FROM activations WHERE prompt_id = ?1 AND hook = 'attn.hook_pattern' "
+                           "AND layer = ?2 AND head = ?3",
+                           -1, &st, NULL) != SQLITE_OK)
+        return NAN;
+    sqlite3_bind_int64(st, 1, prompt);
+    sqlite3_bind_int(st, 2, layer);
+    sqlite3_bind_int(st, 3, head);
+    hs_blob_view b;
+    if (sqlite3_step(st) == SQLITE_ROW &&
+        hs_blob_parse(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &b) == 0 && b.ndim == 2 &&
+        q < b.shape[0] && k < b.shape[1])
+        v = hs_blob_get(&b, (int64_t)q * b.shape[1] + k);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* With no pattern in the store the viewer says how to record one, and every option it names is an
+ * option of `headscope run` (it once suggested --hooks, which does not exist). */
+int test_report_viewer_empty_hint(void)
+{
+    const char *chrome = find_chromium();
+    if (!chrome) {
+        fprintf(stderr, "no chromium: skipped\n");
+        return TEST_SKIP;
+    }
+    char dir[256], db[512], out_dir[512], url[1100], help[16384];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    CHECK(make_store_with(dir, plain_prompts, 128, "--record z", db, sizeof db) == TEST_PASS);
+    snprintf(out_dir, sizeof out_dir, "%s/report", dir);
+    hs_error err = {0};
+    CHECK_OK(hs_report_write(db, out_dir, NULL, NULL, &err), &err);
+    snprintf(url, sizeof url, "file://%s/index.html", out_dir);
+    xmlDocPtr doc = viewer_dom(chrome, url);
+    CHECK(doc);
+    char *hint = xstring(doc, "//*[@id='hs-readout']");
+    xmlFreeDoc(doc);
+    CHECK_MSG(strstr(hint, "No attention patterns") && strstr(hint, "--record") && strstr(hint, "pattern"),
+              "the viewer says '%s'", hint);
+    CHECK(test_run_headscope("run --help", help, sizeof help) == 0);
+    for (const char *p = hint; (p = strstr(p, "--")) != NULL; p += 2) {
+        char opt[64] = "";
+        sscanf(p, "%63[-a-z]", opt);
+        CHECK_MSG(strstr(help, opt), "the viewer suggests %s, which `headscope run --help` does not list", opt);
+    }
+    free(hint);
+    return TEST_PASS;
+}
+
+/* A prompt of 200 tokens keeps its token labels: the token strip holds all 200 as the store has them
+ * (made visible), the pattern is drawn at a legible cell size with the rows and keys in view
+ * labelled, and the page says which of the 200 positions are in view. */
+int test_report_viewer_long_prompt(void)
+{
+    const char *chrome = find_chromium();
+    if (!chrome) {
+        fprintf(stderr, "no chromium: skipped\n");
+        return TEST_SKIP;
+    }
+    char dir[256], db[512], out_dir[512], url[1100], expr[256], jsonl[4096];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    /* <|endoftext|> and 199 byte tokens, letters with a space every 7th */
+    int n = snprintf(jsonl, sizeof jsonl, "{\"id\": \"long\", \"tokens\": [256");
+    for (int i = 1; i < 200; i++)
+        n += snprintf(jsonl + n, sizeof jsonl - (size_t)n, ", %d", i % 7 == 0 ? ' ' : 'a' + i % 26);
+    snprintf(jsonl + n, sizeof jsonl - (size_t)n, "]}\n{\"id\": \"short\", \"text\": \"a cat\"}\n");
+    CHECK(make_store_with(dir, jsonl, 256, "", db, sizeof db) == TEST_PASS);
+    snprintf(out_dir, sizeof out_dir, "%s/report", dir);
+    hs_error err = {0};
+    CHECK_OK(hs_report_write(db, out_dir, NULL, NULL, &err), &err);
+    snprintf(url, sizeof url, "file://%s/index.html", out_dir);
+    xmlDocPtr doc = viewer_dom(chrome, url);
+    CHECK(doc);
+
+    /* every token, in order, as the store has it */
+    CHECK_MSG(count(doc, "//*[@id='hs-tokens']/*[@data-pos]") == 200, "%d tokens shown",
+              count(doc, "//*[@id='hs-tokens']/*[@data-pos]"));
+    sqlite3 *s;
+    CHECK(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    sqlite3_stmt *st;
+    CHECK(sqlite3_prepare_v2(s, "SELECT pos, text FROM tokens WHERE prompt_id = ?1 ORDER BY pos", -1, &st, NULL) ==
+          SQLITE_OK);
+    sqlite3_bind_int64(st, 1, prompt_id(s, 1, 0));
+    int n_tokens = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int pos = sqlite3_column_int(st, 0);
+        const char *text = (const char *)sqlite3_column_blob(st, 1);
+        char *want = hs_viz_visible_token(text, (size_t)sqlite3_column_bytes(st, 1));
+        snprintf(expr, sizeof expr, "//*[@id='hs-tokens']/*[@data-pos='%d']", pos);
+        char *shown = xstring(doc, expr);
+        CHECK_MSG(want && strcmp(shown, want) == 0, "token %d shown as '%s', the store has '%s'", pos, shown, want);
+        free(shown), free(want);
+        n_tokens++;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(s);
+    CHECK(n_tokens == 200);
+
+    /* the pattern: legible cells, labels on what is in view, and a word on what is not */
+    char *cell = xstring(doc, "//canvas[@id='hs-canvas']/@data-cell");
+    char *rows = xstring(doc, "//canvas[@id='hs-canvas']/@data-labelled-rows");
+    char *keys = xstring(doc, "//canvas[@id='hs-canvas']/@data-labelled-keys");
+    char *status = xstring(doc, "//*[@id='hs-readout']");
+    int r0 = -1, r1 = -1, k0 = -1, k1 = -1;
+    CHECK_MSG(atof(cell) >= 9, "cells of %s px", cell);
+    CHECK_MSG(sscanf(rows, "%d-%d", &r0, &r1) == 2 && r0 == 0 && r1 >= 19, "labelled rows '%s'", rows);
+    CHECK_MSG(sscanf(keys, "%d-%d", &k0, &k1) == 2 && k0 == 0 && k1 >= 19, "labelled keys '%s'", keys);
+    CHECK_MSG(strstr(status, "of 200"), "the viewer says '%s'", status);
+    free(cell), free(rows), free(keys), free(status);
+    xmlFreeDoc(doc);
+    return TEST_PASS;
+}
+
+/* More prompts than the old 8 in one run and a second run: the picker offers every prompt of each
+ * run, each prompt's data is a file of its own and only the picked one is loaded (here through a
+ * link to a view, #attention-viewer?prompt=ID&layer=L&head=H), a grid shows every head of the layer
+ * with the picked head marked, and a legend gives the colour scale. */
+int test_report_viewer_heads_picker(void)
+{
+    const char *chrome = find_chromium();
+    if (!chrome) {
+        fprintf(stderr, "no chromium: skipped\n");
+        return TEST_SKIP;
+    }
+    char dir[256], db[512], out_dir[512], url[1100], expr[512], path[1024], jsonl[4096];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    int n = 0;
+    for (int i = 0; i < 12; i++)
+        n += snprintf(jsonl + n, sizeof jsonl - (size_t)n, "{\"id\": \"p%d\", \"text\": \"prompt %d: the cat sat\"}\n",
+                      i, i);
+    CHECK(make_store_with(dir, jsonl, 128, "", db, sizeof db) == TEST_PASS);
+    CHECK(add_run(dir, "second", plain_prompts, db) == TEST_PASS);
+    snprintf(out_dir, sizeof out_dir, "%s/report", dir);
+    hs_error err = {0};
+    CHECK_OK(hs_report_write(db, out_dir, NULL, NULL, &err), &err);
+    sqlite3 *s;
+    CHECK(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    long long picked = prompt_id(s, 1, 10);
+    CHECK(picked > 0);
+    snprintf(url, sizeof url, "file://%s/index.html#attention-viewer?prompt=%lld&layer=1&head=2", out_dir, picked);
+    xmlDocPtr doc = viewer_dom(chrome, url);
+    CHECK(doc);
+
+    /* the picker: one group per run, one option per prompt of the run */
+    CHECK(count(doc, "//select[@id='hs-prompt']/optgroup") == 2);
+    sqlite3_stmt *st;
+    CHECK(sqlite3_prepare_v2(s, "SELECT run_id, count(*) FROM prompts GROUP BY run_id", -1, &st, NULL) == SQLITE_OK);
+    int runs = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int run = sqlite3_column_int(st, 0), n_prompts = sqlite3_column_int(st, 1);
+        snprintf(expr, sizeof expr, "//select[@id='hs-prompt']/optgroup[@label='run %d']/option[not(@disabled)]", run);
+        CHECK_MSG(count(doc, expr) == n_prompts, "run %d: %d prompts in the picker, %d in the store", run,
+                  count(doc, expr), n_prompts);
+        runs++;
+    }
+    sqlite3_finalize(st);
+    CHECK(runs == 2);
+
+    /* data per prompt: a file each, none of it in the page, only the picked one loaded */
+    CHECK(sqlite3_prepare_v2(s, "SELECT id FROM prompts", -1, &st, NULL) == SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(path, sizeof path, "%s/viewer/p%lld.js", out_dir, (long long)sqlite3_column_int64(st, 0));
+        CHECK_MSG(access(path, R_OK) == 0, "%s is missing", path);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(s);
+    snprintf(path, sizeof path, "%s/viewer/p%lld.js", out_dir, picked);
+    static char file[1 << 20], page[1 << 22];
+    FILE *f = fopen(path, "rb");
+    CHECK(f);
+    file[fread(file, 1, sizeof file - 1, f)] = '\0';
+    fclose(f);
+    snprintf(path, sizeof path, "%s/index.html", out_dir);
+    f = fopen(path, "rb");
+    CHECK(f);
+    page[fread(page, 1, sizeof page - 1, f)] = '\0';
+    fclose(f);
+    char *data = strstr(file, "data: \"");
+    CHECK(data && strlen(data) > 40);
+    data[40] = '\0';
+    CHECK_MSG(!strstr(page, data + 7), "index.html holds the pattern data of prompt %lld", picked);
+    CHECK_MSG(count(doc, "//script[starts-with(@src, 'viewer/')]") == 1, "%d data files loaded",
+              count(doc, "//script[starts-with(@src, 'viewer/')]"));
+    snprintf(expr, sizeof expr, "//script[@src='viewer/p%lld.js']", picked);
+    CHECK(count(doc, expr) == 1);
+    char *link = xstring(doc, "//a[@id='hs-link']/@href"), want[128];
+    snprintf(want, sizeof want, "#attention-viewer?prompt=%lld&layer=1&head=2", picked);
+    CHECK_MSG(strcmp(link, want) == 0, "the view's link is '%s', expected '%s'", link, want);
+    free(link);
+    char *status = xstring(doc, "//*[@id='hs-readout']");
+    CHECK_MSG(strstr(status, "#10") && strstr(status, "L1H2"), "the viewer says '%s'", status);
+    free(status);
+
+    /* the heads of layer 1, head 2 marked */
+    CHECK(count(doc, "//*[@id='hs-heads']//canvas") == 4);
+    for (int h = 0; h < 4; h++) {
+        snprintf(expr, sizeof expr, "//*[@id='hs-heads']/*[.//canvas[@data-head='%d']][contains(., 'L1H%d')]", h, h);
+        CHECK_MSG(count(doc, expr) == 1, "no thumbnail captioned L1H%d", h);
+    }
+    char *marked = xstring(doc, "//*[@id='hs-heads']/*[contains(@class, 'selected')]//canvas/@data-head");
+    CHECK_MSG(strcmp(marked, "2") == 0, "head '%s' is marked", marked);
+    free(marked);
+
+    /* the legend: a colour bar from 0 to 1 */
+    CHECK(count(doc, "//*[@id='hs-legend']//canvas") == 1);
+    char *lo = xstring(doc, "(//*[@id='hs-legend']//*[@class='hs-tick'])[1]");
+    char *hi = xstring(doc, "(//*[@id='hs-legend']//*[@class='hs-tick'])[last()]");
+    CHECK_MSG(strcmp(lo, "0") == 0 && strcmp(hi, "1") == 0, "legend from '%s' to '%s'", lo, hi);
+    free(lo), free(hi);
+    xmlFreeDoc(doc);
+    return TEST_PASS;
+}
+
+/* Loads url in a frame of a page of our own, waits for the viewer to be ready, runs actions
+ * (JavaScript that sees d, the report's document, and out(line)) and returns the lines written
+ * (malloc'd), or NULL. Reaching into a file:// frame needs --allow-file-access-from-files. */
+static char *viewer_probe(const char *chrome, const char *dir, const char *url, const char *actions)
+{
+    char path[1024], probe[1100];
+    snprintf(path, sizeof path, "%s/probe.html", dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return NULL;
+    fprintf(f,
+            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body><pre id=\"out\"></pre>\n"
+            "<iframe id=\"f\" src=\"%s\" style=\"width:1200px;height:1600px\"></iframe>\n<script>\n"
+            "var frame = document.getElementById('f'), tries = 0;\n"
+            "function out(s) { document.getElementById('out').textContent += s + '\\n'; }\n"
+            "function poll() {\n"
+            "  var d = frame.contentDocument, v = d && d.getElementById('hs-viewer');\n"
+            "  if (!v || v.getAttribute('data-ready') !== '1') {\n"
+            "    if (++tries < 200) setTimeout(poll, 25); else out('never ready');\n"
+            "    return;\n"
+            "  }\n"
+            "  try { (function (d) {\n%s\n  })(d); } catch (e) { out('probe error: ' + e); }\n"
+            "}\n"
+            "frame.onload = function () { setTimeout(poll, 50); };\n</script></body></html>\n",
+            url, actions);
+    if (fclose(f) != 0)
+        return NULL;
+    snprintf(probe, sizeof probe, "file://%s", path);
+    char *log = chromium(chrome, "--allow-file-access-from-files --virtual-time-budget=5000 --dump-dom", probe);
+    if (!log)
+        return NULL;
+    if (strstr(log, "Uncaught")) {
+        fprintf(stderr, "probe: %s\n", strstr(log, "Uncaught"));
+        free(log);
+        return NULL;
+    }
+    xmlDocPtr doc = dumped_dom(log);
+    free(log);
+    if (!doc)
+        return NULL;
+    char *lines = xstring(doc, "//pre[@id='out']");
+    xmlFreeDoc(doc);
+    return lines;
+}
+
+/* The number after the last ':' of the probe's line that starts with key; NAN when absent. */
+static double probe_value(const char *lines, const char *key, char *line, size_t cap)
+{
+    const char *at = strstr(lines, key);
+    if (!at)
+        return NAN;
+    size_t n = strcspn(at, "\n");
+    snprintf(line, cap, "%.*s", (int)n, at);
+    const char *colon = strrchr(line, ':');
+    return colon ? atof(colon + 1) : NAN;
+}
+
+/* Hover values, read back in a real browser against the store: a cell of the pattern (L1H2, query 5,
+ * key 2), a cell of another head's thumbnail (L1H3, query 4, key 1), a key token while a query token
+ * is hovered (query 6, key 3); the cell's colour is the colour map's at its value, and the legend's
+ * ends are the colour map's ends. */
+int test_report_viewer_hover(void)
+{
+    const char *chrome = find_chromium();
+    if (!chrome) {
+        fprintf(stderr, "no chromium: skipped\n");
+        return TEST_SKIP;
+    }
+    char dir[256], db[512], out_dir[512], url[1100], line[512];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    CHECK(make_store(dir, plain_prompts, db, sizeof db) == TEST_PASS);
+    snprintf(out_dir, sizeof out_dir, "%s/report", dir);
+    hs_error err = {0};
+    CHECK_OK(hs_report_write(db, out_dir, NULL, NULL, &err), &err);
+    sqlite3 *s;
+    CHECK(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    long long id = prompt_id(s, 1, 0);
+    snprintf(url, sizeof url, "file://%s/index.html#attention-viewer?prompt=%lld&layer=1&head=2", out_dir, id);
+    static const char actions[] =
+        "function tip() { return d.getElementById('hs-tip').textContent; }\n"
+        "function hover(el, x, y) {\n"
+        "  var r = el.getBoundingClientRect();\n"
+        "  el.dispatchEvent(new MouseEvent('mousemove', {bubbles: true, clientX: r.left + x, clientY: r.top + y}));\n"
+        "}\n"
+        "function hex(c, x, y) {\n"
+        "  var p = c.getContext('2d').getImageData(x, y, 1, 1).data, s = '';\n"
+        "  for (var i = 0; i < 3; i++) s += (p[i] < 16 ? '0' : '') + p[i].toString(16);\n"
+        "  return s;\n"
+        "}\n"
+        "var T = d.querySelectorAll('#hs-tokens [data-pos]').length;\n"
+        "var c = d.getElementById('hs-canvas'), box = d.getElementById('hs-scroll');\n"
+        "var cell = +c.getAttribute('data-cell'), left = +c.getAttribute('data-left');\n"
+        "var top = +c.getAttribute('data-top');\n"
+        "var x = left + 2.5 * cell - box.scrollLeft, y = top + 5.5 * cell - box.scrollTop;\n"
+        "hover(c, x, y);\n"
+        "out('detail ' + tip());\n"
+        "var dpr = c.width / c.clientWidth;\n"
+        "out('colour ' + hex(c, Math.round(x * dpr), Math.round(y * dpr)));\n"
+        "var t = d.querySelector('#hs-heads canvas[data-head=\"3\"]');\n"
+        "hover(t, 1.5 * t.clientWidth / T, 4.5 * t.clientHeight / T);\n"
+        "out('thumb ' + tip());\n"
+        "var q = d.querySelector('#hs-tokens [data-pos=\"6\"]');\n"
+        "q.dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));\n"
+        "out('token ' + d.querySelector('#hs-tokens [data-pos=\"3\"]').title);\n"
+        "var g = d.querySelector('#hs-legend canvas');\n"
+        "out('legend ' + hex(g, 0, g.height >> 1) + ' ' + hex(g, g.width - 1, g.height >> 1));\n";
+    char *lines = viewer_probe(chrome, dir, url, actions);
+    CHECK(lines);
+    CHECK_MSG(!strstr(lines, "probe error") && !strstr(lines, "never ready"), "%s", lines);
+    /* 8-bit values printed to 3 decimals, from float16 */
+    const double tol = 0.5 / 255 + 0.0005 + 1e-3;
+    double v = stored_attention(s, id, 1, 2, 5, 2), shown = probe_value(lines, "detail ", line, sizeof line);
+    CHECK_MSG(strstr(line, "L1H2") && strstr(line, "query 5") && strstr(line, "key 2"), "%s", line);
+    CHECK_MSG(fabs(shown - v) <= tol, "'%s', the store has %.4f", line, v);
+    char want[8];
+    uint8_t rgb[3];
+    hs_colormap_rgb(HS_COLORMAP_SEQUENTIAL, lrint(255 * v) / 255.0, rgb);
+    snprintf(want, sizeof want, "%02x%02x%02x", rgb[0], rgb[1], rgb[2]);
+    const char *colour = strstr(lines, "colour ");
+    CHECK_MSG(colour && strncmp(colour + 7, want, 6) == 0, "the cell is %.13s, the colour map gives %s", colour, want);
+    v = stored_attention(s, id, 1, 3, 4, 1), shown = probe_value(lines, "thumb ", line, sizeof line);
+    CHECK_MSG(strstr(line, "L1H3") && strstr(line, "query 4") && strstr(line, "key 1"), "%s", line);
+    CHECK_MSG(fabs(shown - v) <= tol, "'%s', the store has %.4f", line, v);
+    v = stored_attention(s, id, 1, 2, 6, 3), shown = probe_value(lines, "token ", line, sizeof line);
+    CHECK_MSG(strstr(line, "query 6") && strstr(line, "key 3"), "%s", line);
+    CHECK_MSG(fabs(shown - v) <= tol, "'%s', the store has %.4f", line, v);
+    sqlite3_close(s);
+    char ends[16];
+    hs_colormap_rgb(HS_COLORMAP_SEQUENTIAL, 0, rgb);
+    snprintf(ends, sizeof ends, "%02x%02x%02x ", rgb[0], rgb[1], rgb[2]);
+    hs_colormap_rgb(HS_COLORMAP_SEQUENTIAL, 1, rgb);
+    snprintf(ends + 7, sizeof ends - 7, "%02x%02x%02x", rgb[0], rgb[1], rgb[2]);
+    const char *legend = strstr(lines, "legend ");
+    CHECK_MSG(legend && strncmp(legend + 7, ends, 13) == 0, "legend %.20s, the colour map's ends are %s", legend,
+              ends);
+    free(lines);
+    return TEST_PASS;
+}
+
+/* Picking prompts faster than their files load (1, 2, then 1 again while both load), then going
+ * through more prompts than the viewer keeps decoded: the last pick is shown, nothing fails, and
+ * at most the kept prompts' files stay in the page. */
+int test_report_viewer_quick_picks(void)
+{
+    const char *chrome = find_chromium();
+    if (!chrome) {
+        fprintf(stderr, "no chromium: skipped\n");
+        return TEST_SKIP;
+    }
+    char dir[256], db[512], out_dir[512], url[1100], jsonl[4096];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    int n = 0;
+    for (int i = 0; i < 12; i++)
+        n += snprintf(jsonl + n, sizeof jsonl - (size_t)n, "{\"id\": \"p%d\", \"text\": \"prompt %d: a dog ran\"}\n",
+                      i, i);
+    CHECK(make_store_with(dir, jsonl, 128, "", db, sizeof db) == TEST_PASS);
+    snprintf(out_dir, sizeof out_dir, "%s/report", dir);
+    hs_error err = {0};
+    CHECK_OK(hs_report_write(db, out_dir, NULL, NULL, &err), &err);
+    snprintf(url, sizeof url, "file://%s/index.html", out_dir);
+    static const char actions[] =
+        "var v = d.getElementById('hs-viewer'), sel = d.getElementById('hs-prompt');\n"
+        "function choose(i) { sel.value = String(i); sel.dispatchEvent(new Event('change')); }\n"
+        "choose(1); choose(2); choose(1);\n"
+        "var next = 3;\n"
+        "function step() {\n"
+        "  if (v.getAttribute('data-error')) { out('error ' + v.getAttribute('data-error')); return; }\n"
+        "  if (v.getAttribute('data-ready') !== '1') { setTimeout(step, 20); return; }\n"
+        "  if (next < 12) { choose(next++); setTimeout(step, 20); return; }\n"
+        "  out('shown ' + d.getElementById('hs-readout').textContent);\n"
+        "  out('scripts ' + d.querySelectorAll('script[src^=\"viewer/\"]').length);\n"
+        "}\n"
+        "setTimeout(step, 20);\n";
+    char *lines = viewer_probe(chrome, dir, url, actions);
+    CHECK(lines);
+    CHECK_MSG(!strstr(lines, "error") && !strstr(lines, "never ready"), "%s", lines);
+    const char *shown = strstr(lines, "shown "), *scripts = strstr(lines, "scripts ");
+    CHECK_MSG(shown && strstr(shown, "#11 (p11)"), "%s", lines);
+    CHECK_MSG(scripts && atoi(scripts + 8) >= 1 && atoi(scripts + 8) <= 6, "%s", lines);
+    free(lines);
+    return TEST_PASS;
+}
+
 /* The logit-lens section: after `analyze logit-lens`, the report draws a grid per prompt (up to 3),
  * the target curves and the DLA bars, whose stacked parts (tooltips) sum to the store's mean final
  * logit difference — the DLA identity, read back through the figure. */
@@ -612,17 +1102,13 @@ static int make_analysed_report(const char *dir, char *db, size_t db_cap, char *
              "{\"id\": \"gt\", \"text\": \"The war lasted from the year 1732 to the year 17\", \"answer\": \"40\", "
              "\"wrong\": \"20\", \"meta\": {\"set\": \"greater-than\"}}\n",
              story);
-    CHECK(make_store_ctx(dir, prompts, 256, db, db_cap) == TEST_PASS);
+    CHECK(make_store_with(dir, prompts, 256, "", db, db_cap) == TEST_PASS);
     static const char *analyses[3] = {"logit-lens", "sinks", "heads"};
     for (int i = 0; i < 3; i++) {
         snprintf(args, sizeof args, "analyze %s --db %s --quiet", analyses[i], db);
         CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
     }
-    char second[512];
-    snprintf(second, sizeof second, "%s/second.jsonl", dir);
-    CHECK(write_text(second, "{\"id\": \"x\", \"text\": \"A second run.\"}\n") == 0);
-    snprintf(args, sizeof args, "run --model %s/model --prompts %s --db %s --quiet", dir, second, db);
-    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    CHECK(add_run(dir, "second", "{\"id\": \"x\", \"text\": \"A second run.\"}\n", db) == TEST_PASS);
     snprintf(out_dir, out_cap, "%s/report", dir);
     snprintf(args, sizeof args, "report --db %s --out %s", db, out_dir);
     CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);

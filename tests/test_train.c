@@ -1086,6 +1086,114 @@ int test_train_cli_init(void)
     return TEST_PASS;
 }
 
+/* Names of the entries of dir, sorted and joined by spaces, into buf (the shell's ls -A). */
+static int list_dir(const char *dir, char *buf, size_t cap)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "ls -A '%s' | tr '\\n' ' '", dir);
+    return test_run_shell(cmd, buf, cap);
+}
+
+/* train --out writes only into a new or empty folder, or into the folder its --resume names (the
+ * run's own output): a folder of someone's files or another model (issue 14: `--out models/tasks-4l`
+ * replaced the demo model and deleted its tokenizer_config.json) is refused, naming --out and
+ * --force, and left as it was; --force writes into it. */
+int test_train_cli_out_folder(void)
+{
+    char dir[600], cmd[4096], out[8192], corpus[700], path[800], ls[2048];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    CHECK(write_pigs_corpus(dir, corpus, sizeof corpus) == 0);
+    const char *opts = "--layers 1 --d-model 16 --heads 2 --ctx 16 --batch 2 --threads 1";
+    /* a folder of someone's files */
+    snprintf(cmd, sizeof cmd, "mkdir %s/notes && echo mine > %s/notes/keep.txt", dir, dir);
+    CHECK(test_run_shell(cmd, out, sizeof out) == 0);
+    snprintf(cmd, sizeof cmd, "train --corpus %s --out %s/notes %s --steps 2", corpus, dir, opts);
+    CHECK(test_run_headscope(cmd, out, sizeof out) == 1);
+    CHECK_MSG(strstr(out, "headscope train: --out ") && strstr(out, "/notes") && strstr(out, "--force"), "%s", out);
+    snprintf(path, sizeof path, "%s/notes", dir);
+    CHECK(list_dir(path, ls, sizeof ls) == 0);
+    CHECK_MSG(strcmp(ls, "keep.txt ") == 0, "the refused folder now holds: %s", ls);
+    /* an earlier model, with a tokenizer_config.json this corpus would not write */
+    snprintf(cmd, sizeof cmd, "train --corpus %s --out %s/m %s --steps 2", corpus, dir, opts);
+    CHECK_MSG(test_run_headscope(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "cd %s/m && echo '{}' > tokenizer_config.json && cp model.safetensors ../m.safetensors",
+             dir);
+    CHECK(test_run_shell(cmd, out, sizeof out) == 0);
+    snprintf(cmd, sizeof cmd, "train --corpus %s --out %s/m %s --steps 3 --seed 1", corpus, dir, opts);
+    CHECK(test_run_headscope(cmd, out, sizeof out) == 1);
+    CHECK_MSG(strstr(out, "--out ") && strstr(out, "/m") && strstr(out, "--force") && strstr(out, "--resume"), "%s",
+              out);
+    char a[800], b[800];
+    snprintf(a, sizeof a, "%s/m/model.safetensors", dir);
+    snprintf(b, sizeof b, "%s/m.safetensors", dir);
+    CHECK_MSG(same_file(a, b), "the refused run changed the model");
+    snprintf(path, sizeof path, "%s/m/tokenizer_config.json", dir);
+    CHECK_MSG(access(path, F_OK) == 0, "the refused run deleted %s", path);
+    /* --resume of another run into it is refused too */
+    snprintf(cmd, sizeof cmd, "train --corpus %s --out %s/part %s --steps 4 --stop-after 2", corpus, dir, opts);
+    CHECK_MSG(test_run_headscope(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "train --corpus %s --resume %s/part --out %s/m", corpus, dir, dir);
+    CHECK(test_run_headscope(cmd, out, sizeof out) == 1);
+    CHECK_MSG(strstr(out, "--out ") && strstr(out, "--force"), "%s", out);
+    CHECK(same_file(a, b));
+    /* ... and allowed into its own folder */
+    snprintf(cmd, sizeof cmd, "train --corpus %s --resume %s/part --out %s/part/", corpus, dir, dir);
+    CHECK_MSG(test_run_headscope(cmd, out, sizeof out) == 0 && strstr(out, "after step 4 of 4"), "%s", out);
+    /* --force replaces the model */
+    snprintf(cmd, sizeof cmd, "train --corpus %s --out %s/m %s --steps 3 --seed 1 --force", corpus, dir, opts);
+    CHECK_MSG(test_run_headscope(cmd, out, sizeof out) == 0, "%s", out);
+    CHECK(!same_file(a, b));
+    /* an empty folder needs no --force; a file is no folder */
+    snprintf(cmd, sizeof cmd, "mkdir %s/empty", dir);
+    CHECK(test_run_shell(cmd, out, sizeof out) == 0);
+    snprintf(cmd, sizeof cmd, "train --corpus %s --out %s/empty %s --steps 2", corpus, dir, opts);
+    CHECK_MSG(test_run_headscope(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "train --corpus %s --out %s %s --steps 2 --force", corpus, corpus, opts);
+    CHECK(test_run_headscope(cmd, out, sizeof out) == 1);
+    CHECK_MSG(strstr(out, "--out ") && strstr(out, "not a folder"), "%s", out);
+    /* --help documents --force */
+    CHECK(test_run_headscope("train --help", out, sizeof out) == 0 && strstr(out, "--force"));
+    return TEST_PASS;
+}
+
+/* --resume keeps the saved run's learning-rate schedule (issue 14: a larger --steps re-stretched the
+ * cosine, the rate jumping up from its floor): a changed --steps, --lr, --min-lr or --warmup is refused,
+ * pointing to --init for a new run; the same values are accepted, and the schedule is printed. */
+int test_train_cli_resume_schedule(void)
+{
+    char dir[600], cmd[4096], out[8192], corpus[700];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    CHECK(write_pigs_corpus(dir, corpus, sizeof corpus) == 0);
+    const char *opts = "--layers 1 --d-model 16 --heads 2 --ctx 16 --batch 2 --threads 1";
+    snprintf(cmd, sizeof cmd, "train --corpus %s --out %s/part %s --steps 12 --stop-after 5 --warmup 2 --lr 2e-3",
+             corpus, dir, opts);
+    CHECK_MSG(test_run_headscope(cmd, out, sizeof out) == 0, "%s", out);
+    CHECK_MSG(strstr(out, "schedule: 12 steps, warmup 2 steps to lr 2.00e-03, cosine decay to 2.00e-04"), "%s", out);
+    const char *changed[] = {"--steps 20", "--steps 8", "--lr 1e-3", "--min-lr 0", "--warmup 0"};
+    for (int i = 0; i < 5; i++) {
+        snprintf(cmd, sizeof cmd, "train --corpus %s --resume %s/part --out %s/x %s", corpus, dir, dir, changed[i]);
+        int rc = test_run_headscope(cmd, out, sizeof out);
+        char opt[32];
+        snprintf(opt, sizeof opt, "%.*s", (int)strcspn(changed[i], " "), changed[i]);
+        CHECK_MSG(rc == 2 && strstr(out, opt) && strstr(out, "--init") && strstr(out, "12-step"), "%s: rc %d: %s",
+                  changed[i], rc, out);
+        snprintf(cmd, sizeof cmd, "%s/x", dir);
+        CHECK_MSG(access(cmd, F_OK) != 0, "%s: the refused resume wrote %s", changed[i], cmd);
+    }
+    snprintf(cmd, sizeof cmd, "train --corpus %s --resume %s/part --out %s/part --steps 12 --lr 0.002 --warmup 2",
+             corpus, dir, dir);
+    CHECK_MSG(test_run_headscope(cmd, out, sizeof out) == 0, "%s", out);
+    CHECK_MSG(strstr(out, "resuming at step 5 of a 12-step schedule: warmup 2 steps to lr 2.00e-03, cosine decay to "
+                          "2.00e-04"),
+              "%s", out);
+    CHECK(strstr(out, "after step 12 of 12"));
+    /* a finished run cannot be resumed; the message says how to train on */
+    snprintf(cmd, sizeof cmd, "train --corpus %s --resume %s/part --out %s/x", corpus, dir, dir);
+    CHECK(test_run_headscope(cmd, out, sizeof out) == 2);
+    CHECK_MSG(strstr(out, "12 of 12") && strstr(out, "--init"), "%s", out);
+    return TEST_PASS;
+}
+
 /* The BOS rule of a trained model: a corpus that separates documents with <|endoftext|> taught the
  * model that text begins after it, so the checkpoint says prompts begin with it
  * (tokenizer_config.json) and every command prepends it; a corpus without it (or bytes) says
@@ -1117,8 +1225,8 @@ int test_train_bos_rule(void)
     free(text);
     snprintf(cmd, sizeof cmd, "tokenize --model %s/m --bos --json 'little'", dir);
     CHECK_MSG(test_run_headscope(cmd, out, sizeof out) == 0 && strstr(out, "\"<|endoftext|>\""), "%s", out);
-    /* the same folder retrained on a corpus without the token: the rule goes */
-    snprintf(cmd, sizeof cmd, "train --corpus %s --tokenizer %s --out %s/m %s", corpus, tok, dir, opts);
+    /* the same folder retrained (--force) on a corpus without the token: the rule goes */
+    snprintf(cmd, sizeof cmd, "train --corpus %s --tokenizer %s --out %s/m %s --force", corpus, tok, dir, opts);
     CHECK_MSG(test_run_headscope(cmd, out, sizeof out) == 0, "%s", out);
     CHECK(access(cfg, F_OK) != 0);
     snprintf(cmd, sizeof cmd, "tokenize --model %s/m --bos --json 'little'", dir);

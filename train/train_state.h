@@ -13,7 +13,9 @@
 
 typedef struct hs_train_state {
     long step;              /* optimiser steps done */
-    long steps;             /* the run's total */
+    /* the learning-rate schedule (train/schedule.h), which a resumed run keeps: steps is its length, the
+     * run's total; warmup, then the peak lr decaying to min_lr */
+    long steps;
     uint64_t seed;
     int batch, ctx;
     float lr, min_lr, clip;

@@ -6,7 +6,8 @@
 #   models/tasks-4l/train.sh [WORKDIR]      (default /tmp/headscope-retrain-tasks-4l)
 #
 # A stage is skipped when WORKDIR already holds its result (WORKDIR/stage1 or WORKDIR/stage2, their
-# sha256 checked), so the later stages can be re-checked on their own.
+# sha256 checked), so the later stages can be re-checked on their own; a stage that runs replaces
+# what an earlier try left in its folder (--force).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -36,14 +37,14 @@ else
         # stage 1: the equal-share corpus, from scratch
         "$hs" dataset corpus --out corpus.txt --size-mb 16 --seed 0
         "$hs" tokenizer train --corpus corpus.txt --vocab-size 2048 --task-tokens --out tokenizer.json
-        "$hs" train --corpus corpus.txt --tokenizer tokenizer.json --out stage1 --layers 4 --d-model 128 \
+        "$hs" train --corpus corpus.txt --tokenizer tokenizer.json --out stage1 --force --layers 4 --d-model 128 \
             --heads 4 --ctx 128 --batch 16 --steps 14000 --lr 2e-3 --seed 0 --threads 2 --eval-every 1000
         check_stage stage1 "$stage1_sha"
     fi
     # stage 2: a corpus weighted towards the in-context tasks, fine-tuning stage 1
     "$hs" dataset corpus --out corpus2.txt --size-mb 24 --seed 1 --mix 70,20,10 \
         --task-weights colored-objects=4,mcq=3,arithmetic=8
-    "$hs" train --init stage1 --corpus corpus2.txt --out stage2 --batch 16 --steps 12000 --lr 1e-3 --seed 0 \
+    "$hs" train --init stage1 --corpus corpus2.txt --out stage2 --force --batch 16 --steps 12000 --lr 1e-3 --seed 0 \
         --threads 2 --eval-every 1000
     check_stage stage2 "$stage2_sha"
 fi
@@ -51,7 +52,7 @@ fi
 # stage 3: a fresh corpus, factual recall and greater-than weighted up again, at half the rate
 "$hs" dataset corpus --out corpus3.txt --size-mb 16 --seed 2 --mix 70,20,10 \
     --task-weights colored-objects=4,mcq=4,arithmetic=8,factual=2,greater-than=2
-"$hs" train --init stage2 --corpus corpus3.txt --out model --batch 16 --steps 6000 --lr 5e-4 --seed 0 \
+"$hs" train --init stage2 --corpus corpus3.txt --out model --force --batch 16 --steps 6000 --lr 5e-4 --seed 0 \
     --threads 2 --eval-every 1000
 for f in tokenizer.json tokenizer_config.json model.safetensors; do
     want=$(sha "$here/$f")
