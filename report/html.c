@@ -55,7 +55,8 @@ static void attributes(hs_html *h, va_list ap)
     }
 }
 
-hs_status hs_html_open(const char *path, const char *title, const char *css, hs_html **out, hs_error *err)
+/* A writer into a new file at path, nothing written yet. */
+static hs_status open_writer(const char *path, hs_html **out, hs_error *err)
 {
     *out = NULL;
     hs_html *h = calloc(1, sizeof *h);
@@ -75,6 +76,35 @@ hs_status hs_html_open(const char *path, const char *title, const char *css, hs_
         fclose(h->f), free(h->path), free(h);
         return hs_fail(err, HS_ERR_NOMEM, "%s: out of memory", path);
     }
+    *out = h;
+    return HS_OK;
+}
+
+hs_status hs_html_open_fragment(const char *path, hs_html **out, hs_error *err)
+{
+    return open_writer(path, out, err);
+}
+
+void hs_html_include(hs_html *h, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        h->failed = 1;
+        return;
+    }
+    char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        check(h, xmlTextWriterWriteRawLen(h->w, BAD_CAST buf, (int)n)); /* ours, escaped when it was written */
+    if (ferror(f))
+        h->failed = 1;
+    fclose(f);
+}
+
+hs_status hs_html_open(const char *path, const char *title, const char *css, hs_html **out, hs_error *err)
+{
+    hs_html *h;
+    HS_TRY(open_writer(path, &h, err));
     /* no XML declaration: browsers would not need it and some old ones mis-read it */
     check(h, xmlTextWriterWriteRaw(h->w, BAD_CAST "<!DOCTYPE html>\n"));
     hs_html_start(h, "html", "xmlns", "http://www.w3.org/1999/xhtml", "lang", "en", NULL);

@@ -25,9 +25,16 @@ typedef struct hs_html hs_html;
 /* Creates path and writes the doctype, <html>, <head> (charset, title, the inline style sheet
  * `css`, which may be NULL and must not contain "]]>") and opens <body>. */
 hs_status hs_html_open(const char *path, const char *title, const char *css, hs_html **out, hs_error *err);
+/* Creates path for a fragment of a page: elements with no doctype, head or body of their own, to be
+ * copied into a page by hs_html_include once written (the page's table of contents is written
+ * before its sections, but known only after them). */
+hs_status hs_html_open_fragment(const char *path, hs_html **out, hs_error *err);
 /* Closes every open element, finishes the file and frees h; returns the first failure of any
  * call on h (with the path in the message). NULL h is a no-op returning HS_OK. */
 hs_status hs_html_close(hs_html *h, hs_error *err);
+/* Copies the fragment a closed hs_html_open_fragment writer wrote at path into h, where h stands;
+ * a read failure is h's failure (reported by hs_html_close). */
+void hs_html_include(hs_html *h, const char *path);
 
 /* Opens element `tag` with attribute name/value pairs ending in NULL; values are escaped. */
 void hs_html_start(hs_html *h, const char *tag, ...) __attribute__((sentinel));

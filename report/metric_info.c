@@ -2,6 +2,7 @@
  * metric_info.h). Definitions follow ../shared/ANALYSES.md and the analyses' own help texts. */
 #include "report/metric_info.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -9,68 +10,68 @@ static const hs_metric_info metrics[] = {
     {"run", "attn_first", "Attention on the first token",
      "Mean over query positions i of A[i, 0], the attention a head pays to position 0; averaged over "
      "prompts. Computed while recording (headscope run; off with --no-summaries).",
-     HS_COLORMAP_SEQUENTIAL, 0},
+     HS_COLORMAP_SEQUENTIAL, 0, 0, 1, 0},
     {"run", "attn_entropy", "Attention entropy (nats)",
      "Mean over query positions i of H_i = -sum_k A[i, k] log A[i, k]; low values are focused heads, "
      "high values spread attention. Averaged over prompts.",
-     HS_COLORMAP_SEQUENTIAL, 0},
+     HS_COLORMAP_SEQUENTIAL, 0, 0, NAN, 0},
     {"run", "attn_max", "Maximum attention per row",
      "Mean over query positions i of max_k A[i, k]; 1 means every query attends to one key. "
      "Averaged over prompts.",
-     HS_COLORMAP_SEQUENTIAL, 0},
+     HS_COLORMAP_SEQUENTIAL, 0, 0, 1, 0},
     {"heads", "previous_token", "Previous-token score",
      "TransformerLens detect_head, \"mul\" mode: sum(A \xe2\x8a\x99 D) / sum(A) with D the sub-diagonal (query i "
      "attends to key i-1); mean over prompts.",
-     HS_COLORMAP_SEQUENTIAL, 0},
+     HS_COLORMAP_SEQUENTIAL, 0, 0, 1, 0},
     {"heads", "duplicate_token", "Duplicate-token score",
      "TransformerLens detect_head, \"mul\" mode, with D marking earlier positions holding the same token as the "
      "query; mean over prompts.",
-     HS_COLORMAP_SEQUENTIAL, 0},
+     HS_COLORMAP_SEQUENTIAL, 0, 0, 1, 0},
     {"heads", "induction", "Induction score",
      "TransformerLens detect_head, \"mul\" mode, with D the duplicate-token pattern shifted right by one: query i "
      "attends to the token after an earlier copy of token i; mean over prompts.",
-     HS_COLORMAP_SEQUENTIAL, 0},
+     HS_COLORMAP_SEQUENTIAL, 0, 0, 1, 0},
     {"heads", "retrieval_echo", "Retrieval: echo score",
      "RazorAttention on BOS + copies of a random block of length L: mean A[i, i-L] over queries in the later "
      "copies (attention to the same token one copy back).",
-     HS_COLORMAP_SEQUENTIAL, 0},
+     HS_COLORMAP_SEQUENTIAL, 0, 0, 1, 0},
     {"heads", "retrieval_induction", "Retrieval: induction score",
      "RazorAttention on BOS + copies of a random block of length L: mean A[i, i-L+1] over queries in the later "
      "copies (attention to the token after the same token one copy back).",
-     HS_COLORMAP_SEQUENTIAL, 0},
+     HS_COLORMAP_SEQUENTIAL, 0, 0, 1, 0},
     {"heads", "attn_distance", "Average attention distance (tokens)",
      "Mean over queries i of sum_k A[i, k] (i - k): small for local heads, large for global ones; mean over "
      "prompts.",
-     HS_COLORMAP_SEQUENTIAL, 0},
+     HS_COLORMAP_SEQUENTIAL, 0, 0, NAN, 0},
     {"heads", "entropy", "Attention entropy (nats)",
-     "Mean over queries i of -sum_k A[i, k] log A[i, k]; mean over prompts.", HS_COLORMAP_SEQUENTIAL, 0},
+     "Mean over queries i of -sum_k A[i, k] log A[i, k]; mean over prompts.", HS_COLORMAP_SEQUENTIAL, 0, 0, NAN, 0},
     {"sinks", "alpha0", "First-token sink score alpha_0",
      "alpha_k = sum_{i>=k} A[i, k] / (T - k) at k = 0 with prompts cut to T = 64 tokens (Gu et al., \"When "
      "Attention Sink Emerges\"): the mean attention the first token receives; mean over prompts.",
-     HS_COLORMAP_SEQUENTIAL, 0},
+     HS_COLORMAP_SEQUENTIAL, 0, 0, 1, 0},
     {"sinks", "sink", "Sink rate per head",
      "Fraction of prompts on which alpha_0 > eps = 0.3 (Gu et al.); the model's sink rate is the same "
      "fraction over every (prompt, layer, head).",
-     HS_COLORMAP_SEQUENTIAL, 0},
+     HS_COLORMAP_SEQUENTIAL, 0, 0, 1, 0},
     {"sinks", "hidden_sinks", "Hidden sinks per prompt",
      "|S| with S = {k > 0 : alpha_k > tau}, tau = 0.1, over the whole prompt (ACT, \"Unveiling and Harnessing "
      "Hidden Attention Sinks\"); mean over prompts.",
-     HS_COLORMAP_SEQUENTIAL, 0},
+     HS_COLORMAP_SEQUENTIAL, 0, 0, NAN, 0},
     {"sinks", "entropy", "Attention entropy (nats)",
      "Mean over queries i of -sum_k A[i, k] ln A[i, k]; mean over prompts. Sink heads have low entropy.",
-     HS_COLORMAP_SEQUENTIAL, 0},
+     HS_COLORMAP_SEQUENTIAL, 0, 0, NAN, 0},
     {"act", "act_trial", "ACT trial metric on the calibration set",
      "The task metric on the calibration prompts with ACT applied to this head (EACH: alone; greedy: with the "
      "heads kept before it); heads that were not tried are blank.",
-     HS_COLORMAP_SEQUENTIAL, 0},
+     HS_COLORMAP_SEQUENTIAL, 0, NAN, NAN, 0},
     {"act", "act_selected", "Heads ACT calibrates",
      "1 for the heads whose calibration was kept (or that were named), 0 for tried heads that were not.",
-     HS_COLORMAP_SEQUENTIAL, 0},
+     HS_COLORMAP_SEQUENTIAL, 0, 0, 1, 0},
     {"dla", "dla", "Direct logit attribution of each head",
      "(W_U[:, answer] - W_U[:, wrong]) \xc2\xb7 r / sigma_final at the last position, r the head's result "
      "(hook_result) and sigma_final the cached final-norm scale (TransformerLens convention); mean over the analysed "
      "prompts. Positive heads push the answer over the wrong token.",
-     HS_COLORMAP_DIVERGING, 1},
+     HS_COLORMAP_DIVERGING, 1, NAN, NAN, 1},
 };
 
 static const struct {

@@ -13,6 +13,11 @@ typedef struct hs_metric_info {
     const char *definition; /* one line, with the formula and its source */
     hs_colormap colormap;   /* sequential for scores, diverging for signed attributions */
     int rank_by_abs;        /* top heads by |value| rather than value */
+    double lo, hi;          /* the bounds the definition gives the metric, which fix its colour scale
+                               (0, 1 for scores and fractions; 0, NaN for counts, distances and
+                               entropies); NaN where it is unbounded, so that end follows the data */
+    int by_set;             /* drawn once per prompt set (meta.set) of a run that has several: a mean
+                               over different tasks (direct logit attribution) describes none of them */
 } hs_metric_info;
 
 /* The entry for (analysis, metric), or NULL. */

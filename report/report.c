@@ -21,16 +21,20 @@ static const char css[] =
     "color:#1d1d24;line-height:1.45}\n"
     "h1{font-size:1.7em;margin:28px 0 4px}h2{margin-top:40px;border-bottom:1px solid #ddd;padding-bottom:4px}\n"
     "h3{margin-top:28px}.sub{color:#666;margin:0 0 16px}\n"
-    "nav ul{padding-left:20px;columns:2}\n"
+    "nav>ul{padding-left:20px;columns:2}nav li{break-inside:avoid}nav ul ul{padding-left:18px;font-size:0.9em}\n"
     "table{border-collapse:collapse;margin:8px 0 16px;font-size:0.9em}\n"
     "th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}\n"
     "th{background:#f4f4f7}td.num{text-align:right;font-variant-numeric:tabular-nums}\n"
     "td.text{white-space:pre-wrap;max-width:640px;word-break:break-word}\n"
     "code{font-size:0.9em;word-break:break-all}\n"
     ".metric{display:flex;flex-wrap:wrap;gap:8px 40px;align-items:flex-start}\n"
+    ".sets{display:flex;flex-wrap:wrap;gap:8px 40px;align-items:flex-start}\n"
+    ".sets figure,.metric figure{display:table}.sets .metric{gap:8px 16px}\n"
+    ".sets figcaption,.metric figcaption{display:table-caption;caption-side:bottom}\n"
     "figure{margin:12px 0 20px}figure object,figure img{max-width:100%}\n"
     "figcaption{color:#444;font-size:0.9em}figcaption a{margin-right:8px}\n"
     ".def{background:#f7f7fa;border-left:3px solid #8a7fd0;padding:6px 10px}\n"
+    ".note{background:#fff8e8;border-left:3px solid #d8a040;padding:4px 10px}\n"
     ".viewer select,.viewer input{margin-right:12px}\n"
     ".viewer canvas{border:1px solid #ddd;margin-top:8px}\n"
     "#hs-readout{font-family:'DejaVu Sans Mono',monospace;min-height:1.4em;margin-top:6px}\n"
@@ -67,6 +71,52 @@ int hs_report_has_table(hs_report_ctx *ctx, const char *name)
     int yes = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
     return yes;
+}
+
+hs_status hs_report_prompt_sets(hs_report_ctx *ctx, const hs_report_run *run, hs_report_set **sets, int *n,
+                                hs_error *err)
+{
+    *sets = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    HS_TRY(hs_report_prepare(ctx,
+                             "SELECT " HS_REPORT_SET_OF_P " AS s, count(*) FROM prompts p WHERE p.run_id = ?1 "
+                             "GROUP BY s ORDER BY min(p.idx)",
+                             &st, err));
+    sqlite3_bind_int64(st, 1, run->id);
+    hs_report_set *v = NULL;
+    int k = 0;
+    hs_status rc = HS_OK;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        hs_report_set *g = realloc(v, (size_t)(k + 1) * sizeof *v);
+        if (!g) {
+            rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+            break;
+        }
+        v = g;
+        v[k].name = NULL;
+        v[k].n_prompts = sqlite3_column_int(st, 1);
+        if (sqlite3_column_type(st, 0) != SQLITE_NULL && !(v[k].name = strdup(hs_report_col(st, 0)))) {
+            rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
+            break;
+        }
+        k++;
+    }
+    sqlite3_finalize(st);
+    if (rc != HS_OK) {
+        hs_report_sets_free(v, k);
+        return rc;
+    }
+    *sets = v;
+    *n = k;
+    return HS_OK;
+}
+
+void hs_report_sets_free(hs_report_set *sets, int n)
+{
+    for (int i = 0; sets && i < n; i++)
+        free(sets[i].name);
+    free(sets);
 }
 
 void hs_report_free_strings(char **s, int n)
@@ -133,6 +183,36 @@ hs_status hs_report_figure(hs_report_ctx *ctx, const hs_canvas *c, const char *s
     return HS_OK;
 }
 
+/* Appends an entry to the table of contents. */
+static hs_status toc_add(hs_report_ctx *ctx, int level, const char *id, const char *title, hs_error *err)
+{
+    hs_report_toc_entry *grown = realloc(ctx->toc, (size_t)(ctx->n_toc + 1) * sizeof *grown);
+    if (!grown)
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    ctx->toc = grown;
+    hs_report_toc_entry *e = &ctx->toc[ctx->n_toc];
+    e->level = level;
+    e->id = strdup(id), e->title = strdup(title);
+    if (!e->id || !e->title) {
+        free(e->id), free(e->title);
+        return hs_fail(err, HS_ERR_NOMEM, "out of memory");
+    }
+    ctx->n_toc++;
+    return HS_OK;
+}
+
+hs_status hs_report_section_begin(hs_report_ctx *ctx, int level, const char *id, const char *cls, const char *title,
+                                  hs_error *err)
+{
+    HS_TRY(toc_add(ctx, level, id, title, err));
+    if (cls)
+        hs_html_start(ctx->h, "section", "id", id, "class", cls, NULL);
+    else
+        hs_html_start(ctx->h, "section", "id", id, NULL);
+    hs_html_element(ctx->h, level <= 1 ? "h2" : "h3", title, NULL);
+    return HS_OK;
+}
+
 /* The runs in the store with their model dimensions; *out is malloc'd (labels too). */
 static hs_status list_runs(hs_report_ctx *ctx, hs_report_run **out, int *n_out, hs_error *err)
 {
@@ -175,9 +255,10 @@ static hs_status list_runs(hs_report_ctx *ctx, hs_report_run **out, int *n_out, 
     return HS_OK;
 }
 
-static void write_header(hs_report_ctx *ctx, const char *db_path, const hs_report_run *runs, int n_runs)
+/* The page's title, what it is of, and its table of contents: every section written, runs at the
+ * top level with their sections under them. */
+static void write_header(hs_report_ctx *ctx, hs_html *h, const char *db_path, int n_runs)
 {
-    hs_html *h = ctx->h;
     hs_html_element(h, "h1", "headscope report", NULL);
     char when[64] = "";
     time_t now = time(NULL);
@@ -192,19 +273,30 @@ static void write_header(hs_report_ctx *ctx, const char *db_path, const hs_repor
     hs_html_end(h);
     hs_html_start(h, "nav", NULL);
     hs_html_start(h, "ul", NULL);
-    hs_html_start(h, "li", NULL);
-    hs_html_element(h, "a", "Runs", "href", "#runs", NULL);
-    hs_html_end(h);
-    for (int i = 0; i < n_runs; i++) {
-        char anchor[64];
-        snprintf(anchor, sizeof anchor, "#run-%lld", (long long)runs[i].id);
+    for (int i = 0; i < ctx->n_toc; i++) {
+        const hs_report_toc_entry *e = &ctx->toc[i];
+        char *href = NULL;
+        if (asprintf(&href, "#%s", e->id) < 0)
+            href = NULL;
         hs_html_start(h, "li", NULL);
-        hs_html_element(h, "a", runs[i].label, "href", anchor, NULL);
+        hs_html_element(h, "a", e->title, "href", href ? href : "#", NULL);
+        free(href);
+        int children = i + 1 < ctx->n_toc && ctx->toc[i + 1].level > e->level;
+        if (children) { /* a run: its sections in a list of their own */
+            hs_html_start(h, "ul", NULL);
+            for (; i + 1 < ctx->n_toc && ctx->toc[i + 1].level > e->level; i++) {
+                char *sub = NULL;
+                if (asprintf(&sub, "#%s", ctx->toc[i + 1].id) < 0)
+                    sub = NULL;
+                hs_html_start(h, "li", NULL);
+                hs_html_element(h, "a", ctx->toc[i + 1].title, "href", sub ? sub : "#", NULL);
+                hs_html_end(h);
+                free(sub);
+            }
+            hs_html_end(h);
+        }
         hs_html_end(h);
     }
-    hs_html_start(h, "li", NULL);
-    hs_html_element(h, "a", "Attention viewer", "href", "#attention-viewer", NULL);
-    hs_html_end(h);
     hs_html_end(h);
     hs_html_end(h);
 }
@@ -214,10 +306,9 @@ static hs_status write_run(hs_report_ctx *ctx, const hs_report_run *run, hs_erro
 {
     char id[64];
     snprintf(id, sizeof id, "run-%lld", (long long)run->id);
-    hs_html_start(ctx->h, "section", "id", id, NULL);
     char title[96];
     snprintf(title, sizeof title, "Run %lld", (long long)run->id);
-    hs_html_element(ctx->h, "h2", title, NULL);
+    HS_TRY(hs_report_section_begin(ctx, 1, id, NULL, title, err));
     HS_TRY(hs_report_section_prompts(ctx, run, err));
     HS_TRY(hs_report_section_lens(ctx, run, err));
     HS_TRY(hs_report_section_sinks(ctx, run, err));
@@ -246,6 +337,7 @@ hs_status hs_report_write(const char *db_path, const char *out_dir, const hs_rep
     hs_report_run *runs = NULL;
     int n_runs = 0;
     hs_report_ctx ctx = {.opt = opt, .sum = summary};
+    hs_html *page = NULL;
     hs_status rc = hs_store_open(db_path, HS_STORE_READONLY, NULL, &store, err);
     if (rc != HS_OK)
         goto done;
@@ -263,28 +355,44 @@ hs_status hs_report_write(const char *db_path, const char *out_dir, const hs_rep
         goto done;
     summary->runs = n_runs;
 
-    snprintf(path, sizeof path, "%s/index.html", staging);
-    if ((rc = hs_html_open(path, "headscope report", css, &ctx.h, err)) != HS_OK)
+    /* the sections first, into a fragment: the table of contents above them is known only after */
+    char body[4096];
+    snprintf(body, sizeof body, "%s/.sections.html", staging);
+    if ((rc = hs_html_open_fragment(body, &ctx.h, err)) != HS_OK)
         goto done;
-    write_header(&ctx, db_path, runs, n_runs);
     rc = hs_report_attention_init(&ctx, err);
     if (rc == HS_OK)
         rc = hs_report_section_runs(&ctx, err);
     for (int i = 0; rc == HS_OK && i < n_runs; i++)
         rc = write_run(&ctx, &runs[i], err);
-    if (rc == HS_OK)
-        rc = hs_report_attention_viewer(&ctx, err);
+    if (rc == HS_OK && (rc = hs_report_attention_viewer(&ctx, err)) == HS_OK)
+        rc = toc_add(&ctx, 1, "attention-viewer", "Attention viewer", err); /* the section it wrote */
     hs_status close_rc = hs_html_close(ctx.h, rc == HS_OK ? err : NULL);
     ctx.h = NULL;
     if (rc == HS_OK)
         rc = close_rc;
+    if (rc != HS_OK)
+        goto done;
+    snprintf(path, sizeof path, "%s/index.html", staging);
+    if ((rc = hs_html_open(path, "headscope report", css, &page, err)) != HS_OK)
+        goto done;
+    write_header(&ctx, page, db_path, n_runs);
+    hs_html_include(page, body);
+    rc = hs_html_close(page, err);
+    page = NULL;
+    if (rc == HS_OK && remove(body) != 0)
+        rc = hs_fail(err, HS_ERR_IO, "%s: cannot remove: %m", body);
     if (rc == HS_OK)
         rc = hs_out_dir_commit(out_dir, staging, err);
 done:
     hs_html_close(ctx.h, NULL);
+    hs_html_close(page, NULL);
     if (rc != HS_OK)
         hs_out_dir_abandon(staging);
     free(staging);
+    for (int i = 0; i < ctx.n_toc; i++)
+        free(ctx.toc[i].id), free(ctx.toc[i].title);
+    free(ctx.toc);
     for (int i = 0; i < n_runs; i++)
         free((char *)runs[i].label);
     free(runs);

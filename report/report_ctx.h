@@ -10,13 +10,21 @@
 #include "report/html.h"
 #include "report/report.h"
 
+/* An entry of the page's table of contents: a section, at level 1 (runs) or 2 (a run's sections). */
+typedef struct hs_report_toc_entry {
+    int level;
+    char *id, *title;
+} hs_report_toc_entry;
+
 typedef struct hs_report_ctx {
     sqlite3 *db;                   /* the store, read-only */
-    hs_html *h;                    /* index.html */
+    hs_html *h;                    /* the page's sections (a fragment index.html takes in after its contents) */
     const char *dir;               /* staging folder: index.html and fig/ are written here */
     const hs_report_options *opt;
     hs_report_summary *sum;
     int next_figure;               /* figure files are numbered in the order they are written */
+    hs_report_toc_entry *toc;      /* every section begun so far, in page order (malloc'd) */
+    int n_toc;
 } hs_report_ctx;
 
 /* The model dimensions a run was recorded with. */
@@ -25,6 +33,12 @@ typedef struct hs_report_run {
     int n_layers, n_heads;
     const char *label;             /* "run 3" */
 } hs_report_run;
+
+/* Opens <section id="id" class="cls"> (cls may be NULL) with its heading (h2 for a level 1 entry, h3
+ * for level 2) and enters it in the table of contents; the caller closes the section with
+ * hs_html_end. Fails only when out of memory (nothing is written then). */
+hs_status hs_report_section_begin(hs_report_ctx *ctx, int level, const char *id, const char *cls, const char *title,
+                                  hs_error *err);
 
 /* Section writers; each writes a <section> into ctx->h. */
 hs_status hs_report_section_runs(hs_report_ctx *ctx, hs_error *err);
@@ -43,6 +57,22 @@ hs_status hs_report_section_sinks(hs_report_ctx *ctx, const hs_report_run *run, 
 hs_status hs_report_attention_init(hs_report_ctx *ctx, hs_error *err);
 hs_status hs_report_section_attention(hs_report_ctx *ctx, const hs_report_run *run, hs_error *err);
 hs_status hs_report_attention_viewer(hs_report_ctx *ctx, hs_error *err);
+
+/* The prompt set a prompt belongs to, as SQL over a prompts row aliased p: its meta.set as text, NULL
+ * when meta is absent, not JSON or has no "set". Compare with IS, so NULL matches NULL. */
+#define HS_REPORT_SET_OF_P "(CASE WHEN json_valid(p.meta) THEN CAST(json_extract(p.meta, '$.set') AS TEXT) END)"
+
+/* One prompt set of a run: direct logit attribution and the like mean little over different tasks. */
+typedef struct hs_report_set {
+    char *name;    /* meta.set; NULL for the prompts without one */
+    int n_prompts; /* the run's prompts in it */
+} hs_report_set;
+
+/* The prompt sets of a run's prompts, in the order they first appear (*sets malloc'd, free with
+ * hs_report_sets_free; *n = 0 for a run without prompts). */
+hs_status hs_report_prompt_sets(hs_report_ctx *ctx, const hs_report_run *run, hs_report_set **sets, int *n,
+                                hs_error *err);
+void hs_report_sets_free(hs_report_set *sets, int n);
 
 /* A prepared statement or an error naming the store's failure. */
 hs_status hs_report_prepare(hs_report_ctx *ctx, const char *sql, sqlite3_stmt **st, hs_error *err);

@@ -73,8 +73,8 @@ hs_status hs_report_section_heads(hs_report_ctx *ctx, const hs_report_run *run, 
         goto done;
     char id[64], slug[64], caption[320];
     snprintf(id, sizeof id, "run-%lld-heads-by-layer", (long long)run->id);
-    hs_html_start(ctx->h, "section", "class", "analysis", "id", id, NULL);
-    hs_html_element(ctx->h, "h3", "Head detectors by layer", NULL);
+    if ((rc = hs_report_section_begin(ctx, 2, id, "analysis", "Head detectors by layer", err)) != HS_OK)
+        goto done;
     snprintf(slug, sizeof slug, "heads-by-layer-run%lld", (long long)run->id);
     snprintf(caption, sizeof caption,
              "For each detector of headscope analyze heads, the largest score of any head in each layer (%s; "

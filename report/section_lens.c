@@ -1,7 +1,8 @@
 /* section_lens.c — the logit lens in the report (tables of analyses/lens/lens_store.h): for the first
- * prompts of a run, the classic layer x position grid of top tokens coloured by their probability,
- * and the target token's probability and rank across layers at the last position; for the run, a
- * stacked bar per layer of the mean direct logit attribution to answer minus wrong. */
+ * prompts of a run, the classic layer x position grid of top tokens coloured by their probability
+ * (a long prompt's last LENS_WINDOW positions, with a note naming the rest), and the target token's
+ * probability and rank across layers at the last position; for the run, a stacked bar per layer of
+ * the mean direct logit attribution to answer minus wrong. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "viz/lineplot.h"
 
 #define LENS_PROMPTS 3 /* prompts drawn as grids and curves */
+#define LENS_WINDOW 24  /* positions a grid shows (24 cells fit the page unscaled): a longer prompt's last ones */
 
 /* Layer names of the lens rows: "L0" .. "L{n-1}" (input of block l), then "final". */
 static char **layer_names(int n_layers)
@@ -32,12 +34,12 @@ static char **layer_names(int n_layers)
     return names;
 }
 
-/* The grid of one prompt: rows layers 0..L (L = final), columns positions, value top_prob, the
- * top token written in each cell. */
+/* The grid of one prompt of T positions: rows layers 0..L (L = final), columns positions first..T-1,
+ * value top_prob, the top token written in each cell. */
 static hs_status lens_grid(hs_report_ctx *ctx, const hs_report_run *run, int64_t prompt_id, int idx, int n_layers,
-                           int T, hs_error *err)
+                           int first, int T_all, hs_error *err)
 {
-    int R = n_layers + 1;
+    int R = n_layers + 1, T = T_all - first; /* T: the columns drawn */
     hs_status rc = HS_OK;
     float *prob = malloc((size_t)R * (size_t)T * sizeof *prob);
     char **top = calloc((size_t)R * (size_t)T, sizeof *top), **tokens = calloc((size_t)T, sizeof *tokens);
@@ -54,12 +56,13 @@ static hs_status lens_grid(hs_report_ctx *ctx, const hs_report_run *run, int64_t
     if ((rc = hs_report_prepare(ctx,
                                 "SELECT l.layer, l.pos, l.top_prob, v.text FROM logit_lens l JOIN runs r ON r.id = "
                                 "l.run_id LEFT JOIN vocab v ON v.model_id = r.model_id AND v.token_id = l.top_id "
-                                "WHERE l.prompt_id = ?1",
+                                "WHERE l.prompt_id = ?1 AND l.pos >= ?2",
                                 &st, err)) != HS_OK)
         goto done;
     sqlite3_bind_int64(st, 1, prompt_id);
+    sqlite3_bind_int(st, 2, first);
     while (sqlite3_step(st) == SQLITE_ROW) {
-        int l = sqlite3_column_int(st, 0), p = sqlite3_column_int(st, 1);
+        int l = sqlite3_column_int(st, 0), p = sqlite3_column_int(st, 1) - first;
         if (l < 0 || l >= R || p < 0 || p >= T)
             continue;
         prob[l * T + p] = (float)sqlite3_column_double(st, 2);
@@ -68,12 +71,13 @@ static hs_status lens_grid(hs_report_ctx *ctx, const hs_report_run *run, int64_t
     }
     sqlite3_finalize(st);
     st = NULL;
-    if ((rc = hs_report_prepare(ctx, "SELECT pos, text FROM tokens WHERE prompt_id = ?1 ORDER BY pos", &st, err)) !=
-        HS_OK)
+    if ((rc = hs_report_prepare(ctx, "SELECT pos, text FROM tokens WHERE prompt_id = ?1 AND pos >= ?2 ORDER BY pos",
+                                &st, err)) != HS_OK)
         goto done;
     sqlite3_bind_int64(st, 1, prompt_id);
+    sqlite3_bind_int(st, 2, first);
     while (sqlite3_step(st) == SQLITE_ROW) {
-        int p = sqlite3_column_int(st, 0);
+        int p = sqlite3_column_int(st, 0) - first;
         const char *t = (const char *)sqlite3_column_blob(st, 1);
         if (p >= 0 && p < T && !tokens[p])
             tokens[p] = strndup(t ? t : "", t ? (size_t)sqlite3_column_bytes(st, 1) : 0);
@@ -85,13 +89,17 @@ static hs_status lens_grid(hs_report_ctx *ctx, const hs_report_run *run, int64_t
             rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
             goto done;
         }
-    char title[160];
-    snprintf(title, sizeof title, "Logit lens, prompt #%d: top token and its probability", idx);
+    char title[160], xlabel[160], shown[96] = "";
+    if (first > 0)
+        snprintf(shown, sizeof shown, "positions %d\xe2\x80\x93%d of %d", first, T_all - 1, T_all);
+    snprintf(title, sizeof title, "Logit lens, prompt #%d: top token and its probability%s%s%s", idx,
+             first > 0 ? " (" : "", shown, first > 0 ? ")" : "");
+    snprintf(xlabel, sizeof xlabel, "input token%s%s (prediction of the next)", first > 0 ? " at " : "", shown);
     if ((rc = hs_heatmap_create(R, T, prob, &map, err)) != HS_OK ||
         (rc = hs_heatmap_set_row_labels(map, (const char *const *)rows, 0, err)) != HS_OK ||
         (rc = hs_heatmap_set_col_labels(map, (const char *const *)tokens, 1, err)) != HS_OK ||
         (rc = hs_heatmap_set_title(map, title, err)) != HS_OK ||
-        (rc = hs_heatmap_set_axis_labels(map, "input token (prediction of the next)", "layer", err)) != HS_OK)
+        (rc = hs_heatmap_set_axis_labels(map, xlabel, "layer", err)) != HS_OK)
         goto done;
     hs_heatmap_set_range(map, 0.0, 1.0);
     hs_heatmap_set_cell_size(map, 46);
@@ -113,13 +121,23 @@ static hs_status lens_grid(hs_report_ctx *ctx, const hs_report_run *run, int64_t
         }
     if (rc != HS_OK)
         goto done;
-    char slug[64], caption[256];
+    char slug[64], caption[320];
     snprintf(slug, sizeof slug, "lens-grid-run%lld-p%d", (long long)run->id, idx);
     snprintf(caption, sizeof caption,
-             "Logit lens of prompt #%d (%s): at each layer's input (rows) and position (columns) the most probable next "
-             "token and its probability (colour).",
-             idx, run->label);
-    rc = hs_report_figure(ctx, cv, slug, caption, err);
+             "Logit lens of prompt #%d (%s): at each layer's input (rows) and position (columns%s%s) the most probable "
+             "next token and its probability (colour).",
+             idx, run->label, first > 0 ? ": " : "", shown);
+    if ((rc = hs_report_figure(ctx, cv, slug, caption, err)) != HS_OK)
+        goto done;
+    if (first > 0) { /* never a silent cut: what the grid leaves out, and where it is */
+        hs_html_start(ctx->h, "p", "class", "note", NULL);
+        hs_html_textf(ctx->h,
+                      "The logit lens of prompt #%d (%d tokens) is drawn for its last %d positions (%d\xe2\x80\x93%d), "
+                      "where the answer is read; positions 0\xe2\x80\x93%d are left out here. Every position is in "
+                      "the table logit_lens: SELECT * FROM logit_lens WHERE prompt_id = %lld AND pos < %d.",
+                      idx, T_all, T, first, T_all - 1, first - 1, (long long)prompt_id, first);
+        hs_html_end(ctx->h);
+    }
 done:
     sqlite3_finalize(st);
     hs_canvas_free(cv);
@@ -207,8 +225,10 @@ done:
     return rc;
 }
 
-/* Mean DLA per layer, stacked by kind of component: categories "embed", L0.., "final". */
-static hs_status dla_bars(hs_report_ctx *ctx, const hs_report_run *run, int n_layers, hs_error *err)
+/* Mean DLA per layer over one prompt set's prompts (set NULL: all of the run's), stacked by kind of
+ * component: categories "embed", L0.., "final". Nothing for a set without DLA rows. */
+static hs_status dla_bars(hs_report_ctx *ctx, const hs_report_run *run, int n_layers, const hs_report_set *set,
+                          hs_error *err)
 {
     int C = n_layers + 2;
     enum { S_EMBED, S_HEADS, S_ATTN_BIAS, S_MLP, S_FINAL, N_SERIES };
@@ -231,17 +251,25 @@ static hs_status dla_bars(hs_report_ctx *ctx, const hs_report_run *run, int n_la
             rc = hs_fail(err, HS_ERR_NOMEM, "out of memory");
             goto done;
         }
+    /* ?3 = 0: every prompt of the run; 1: those of set ?2 */
     if ((rc = hs_report_prepare(ctx,
-                                "SELECT component, layer, sum(value) / (SELECT count(DISTINCT prompt_id) FROM dla "
-                                "WHERE run_id = ?1) FROM dla WHERE run_id = ?1 GROUP BY component, layer",
+                                "SELECT d.component, d.layer, sum(d.value), count(DISTINCT d.prompt_id), "
+                                "(SELECT count(DISTINCT d.prompt_id) FROM dla d JOIN prompts p ON p.id = d.prompt_id "
+                                "WHERE d.run_id = ?1 AND (?3 = 0 OR " HS_REPORT_SET_OF_P " IS ?2)) "
+                                "FROM dla d JOIN prompts p ON p.id = d.prompt_id WHERE d.run_id = ?1 "
+                                "AND (?3 = 0 OR " HS_REPORT_SET_OF_P " IS ?2) GROUP BY d.component, d.layer",
                                 &st, err)) != HS_OK)
         goto done;
     sqlite3_bind_int64(st, 1, run->id);
-    int rows = 0;
+    if (set && set->name)
+        sqlite3_bind_text(st, 2, set->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, set != NULL);
+    int rows = 0, n_prompts = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *comp = hs_report_col(st, 0);
         int layer = sqlite3_column_type(st, 1) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 1);
-        float value = (float)sqlite3_column_double(st, 2);
+        n_prompts = sqlite3_column_int(st, 4);
+        float value = n_prompts > 0 ? (float)(sqlite3_column_double(st, 2) / n_prompts) : NAN;
         int s, c;
         if (!strcmp(comp, "embed") || !strcmp(comp, "pos_embed"))
             s = S_EMBED, c = 0;
@@ -266,16 +294,29 @@ static hs_status dla_bars(hs_report_ctx *ctx, const hs_report_run *run, int n_la
     if (rc != HS_OK)
         goto done;
     hs_barchart_set_mode(bars, HS_BARS_STACKED);
-    if ((rc = hs_barchart_set_title(bars, "Direct logit attribution by layer", err)) != HS_OK ||
+    char title[160], slug[96], caption[400], over[160];
+    if (!set) {
+        snprintf(title, sizeof title, "Direct logit attribution by layer");
+        snprintf(over, sizeof over, " (%s)", run->label);
+    } else if (set->name) {
+        snprintf(title, sizeof title, "Direct logit attribution by layer: %s", set->name);
+        snprintf(over, sizeof over, " over the %d prompt%s of set %s (%s)", n_prompts, n_prompts == 1 ? "" : "s",
+                 set->name, run->label);
+    } else {
+        snprintf(title, sizeof title, "Direct logit attribution by layer: prompts without a set");
+        snprintf(over, sizeof over, " over the %d prompt%s without a meta.set (%s)", n_prompts,
+                 n_prompts == 1 ? "" : "s", run->label);
+    }
+    if ((rc = hs_barchart_set_title(bars, title, err)) != HS_OK ||
         (rc = hs_barchart_set_axis_labels(bars, "component", "logit difference (answer - wrong)", err)) != HS_OK ||
         (rc = hs_barchart_draw(bars, &cv, err)) != HS_OK)
         goto done;
-    char slug[64], caption[256];
-    snprintf(slug, sizeof slug, "dla-layers-run%lld", (long long)run->id);
+    snprintf(slug, sizeof slug, "dla-layers-run%lld%s%s", (long long)run->id, set && set->name ? "-" : "",
+             set && set->name ? set->name : "");
     snprintf(caption, sizeof caption,
-             "Mean direct logit attribution (%s): each layer's heads, attention bias and MLP, the embeddings and the "
+             "Mean direct logit attribution%s: each layer's heads, attention bias and MLP, the embeddings and the "
              "final biases; the bars sum to the mean final logit difference.",
-             run->label);
+             over);
     rc = hs_report_figure(ctx, cv, slug, caption, err);
 done:
     sqlite3_finalize(st);
@@ -312,8 +353,7 @@ hs_status hs_report_section_lens(hs_report_ctx *ctx, const hs_report_run *run, h
     hs_html *h = ctx->h;
     char id[64];
     snprintf(id, sizeof id, "run-%lld-logit-lens", (long long)run->id);
-    hs_html_start(h, "section", "class", "analysis", "id", id, NULL);
-    hs_html_element(h, "h3", "Logit lens and direct logit attribution", NULL);
+    HS_TRY(hs_report_section_begin(ctx, 2, id, "analysis", "Logit lens and direct logit attribution", err));
     hs_html_element(h, "p",
                     "logits_l = W_U \xc2\xb7 LN_final(x_l) + b_U, read at the input of every block and at the final "
                     "residual stream (TransformerLens accumulated_resid with the final norm recomputed per layer). "
@@ -323,12 +363,24 @@ hs_status hs_report_section_lens(hs_report_ctx *ctx, const hs_report_run *run, h
                     "class", "def", NULL);
     hs_status rc = HS_OK;
     for (int i = 0; i < n && rc == HS_OK; i++)
-        if (Ts[i] <= 64)
-            rc = lens_grid(ctx, run, ids[i], idxs[i], n_layers, Ts[i], err);
+        rc = lens_grid(ctx, run, ids[i], idxs[i], n_layers, Ts[i] > LENS_WINDOW ? Ts[i] - LENS_WINDOW : 0, Ts[i], err);
     if (rc == HS_OK)
         rc = lens_curves(ctx, run, ids, idxs, n, n_layers, err);
-    if (rc == HS_OK && hs_report_has_table(ctx, "dla"))
-        rc = dla_bars(ctx, run, n_layers, err);
+    if (rc == HS_OK && hs_report_has_table(ctx, "dla")) {
+        /* one figure per prompt set: a mean over different tasks mixes circuits that have nothing in common */
+        hs_report_set *sets = NULL;
+        int n_sets = 0;
+        rc = hs_report_prompt_sets(ctx, run, &sets, &n_sets, err);
+        if (rc == HS_OK && n_sets <= 1)
+            rc = dla_bars(ctx, run, n_layers, NULL, err);
+        if (n_sets > 1)
+            hs_html_start(h, "div", "class", "sets", NULL); /* side by side */
+        for (int i = 0; rc == HS_OK && n_sets > 1 && i < n_sets; i++)
+            rc = dla_bars(ctx, run, n_layers, &sets[i], err);
+        if (n_sets > 1)
+            hs_html_end(h);
+        hs_report_sets_free(sets, n_sets);
+    }
     hs_html_end(h);
     ctx->sum->analyses++;
     return rc;

@@ -15,7 +15,13 @@ hs_status hs_report_section_prompts(hs_report_ctx *ctx, const hs_report_run *run
     sqlite3_bind_int64(st, 1, run->id);
     sqlite3_bind_int(st, 2, ctx->opt->prompt_rows);
     hs_html *h = ctx->h;
-    hs_html_element(h, "h3", "Prompt set", NULL);
+    char id[64];
+    snprintf(id, sizeof id, "run-%lld-prompts", (long long)run->id);
+    hs_status rc = hs_report_section_begin(ctx, 2, id, NULL, "Prompt set", err);
+    if (rc != HS_OK) {
+        sqlite3_finalize(st);
+        return rc;
+    }
     hs_html_start(h, "table", "class", "prompts", NULL);
     hs_html_start(h, "tr", NULL);
     static const char *heads[] = {"#", "id", "text", "tokens", "answer", "wrong"};
@@ -46,6 +52,7 @@ hs_status hs_report_section_prompts(hs_report_ctx *ctx, const hs_report_run *run
                       total - shown, (long long)run->id);
         hs_html_end(h);
     }
+    hs_html_end(h);
     ctx->sum->prompts_listed += shown;
     return HS_OK;
 }

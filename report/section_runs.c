@@ -18,8 +18,11 @@ hs_status hs_report_section_runs(hs_report_ctx *ctx, hs_error *err)
                              "FROM runs r LEFT JOIN models m ON m.id = r.model_id ORDER BY r.id",
                              &st, err));
     hs_html *h = ctx->h;
-    hs_html_start(h, "section", "id", "runs", NULL);
-    hs_html_element(h, "h2", "Runs", NULL);
+    hs_status rc = hs_report_section_begin(ctx, 1, "runs", NULL, "Runs", err);
+    if (rc != HS_OK) {
+        sqlite3_finalize(st);
+        return rc;
+    }
     hs_html_start(h, "table", "class", "runs", NULL);
     hs_html_start(h, "tr", NULL);
     static const char *heads[] = {"run", "model", "architecture and shape", "recording", "prompt set", "when"};

@@ -193,9 +193,13 @@ static hs_status sink_positions(hs_report_ctx *ctx, const hs_report_run *run, hs
     hs_canvas_free(cv), cv = NULL;
     for (int k = 0; k < P; k++)
         freq[k] = freq_n[k] ? freq[k] / freq_n[k] : NAN;
-    if ((rc = hs_barchart_create(P, &bars, err)) != HS_OK ||
-        (rc = hs_barchart_set_labels(bars, (const char *const *)cols, 0, err)) != HS_OK ||
-        (rc = hs_barchart_add_series(bars, NULL, freq, err)) != HS_OK ||
+    /* hidden sinks are keys k >= 1: the categories start there, so on a thinned axis no bar stands
+     * over the label of a position it is not (the bar of k = 1 sat over the "0" tick) */
+    if (P < 2)
+        goto done;
+    if ((rc = hs_barchart_create(P - 1, &bars, err)) != HS_OK ||
+        (rc = hs_barchart_set_labels(bars, (const char *const *)cols + 1, 0, err)) != HS_OK ||
+        (rc = hs_barchart_add_series(bars, NULL, freq + 1, err)) != HS_OK ||
         (rc = hs_barchart_set_title(bars, "Where hidden sinks sit", err)) != HS_OK ||
         (rc = hs_barchart_set_axis_labels(bars, "key position k", "fraction of (prompt, head) with alpha_k > tau", err)) !=
             HS_OK ||
@@ -429,8 +433,7 @@ hs_status hs_report_section_sinks(hs_report_ctx *ctx, const hs_report_run *run, 
     hs_html *h = ctx->h;
     char id[64];
     snprintf(id, sizeof id, "run-%lld-sinks", (long long)run->id);
-    hs_html_start(h, "section", "class", "analysis", "id", id, NULL);
-    hs_html_element(h, "h3", "Attention sinks by layer and position", NULL);
+    HS_TRY(hs_report_section_begin(ctx, 2, id, "analysis", "Attention sinks by layer and position", err));
     hs_html_element(h, "p",
                     "From headscope analyze sinks: the sink rate per layer, the sink score of every key position for "
                     "every head, where hidden sinks sit, and (when the model was given) the norms and massive "

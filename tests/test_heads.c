@@ -724,6 +724,14 @@ int test_analyze_sinks_planted_model(void)
                0.0, 1e-6);
     CHECK_NEAR(query_double(d, "SELECT count(*) FROM head_scores WHERE analysis = 'sinks' AND metric = 'alpha0' "
                                "AND prompt_id IS NOT NULL"), PL_N * 8, 0);
+    /* entropy too has a row per prompt and head (the report counts them), and its whole-set row is their mean */
+    CHECK_NEAR(query_double(d, "SELECT count(*) FROM head_scores WHERE analysis = 'sinks' AND metric = 'entropy' "
+                               "AND prompt_id IS NOT NULL"), PL_N * 8, 0);
+    CHECK_NEAR(query_double(d, "SELECT max(abs(s.value - m.mean)) FROM head_scores s JOIN (SELECT layer, head, "
+                               "avg(value) AS mean FROM head_scores WHERE analysis = 'sinks' AND metric = 'entropy' AND "
+                               "prompt_id IS NOT NULL GROUP BY layer, head) m ON m.layer = s.layer AND m.head = s.head "
+                               "WHERE s.analysis = 'sinks' AND s.metric = 'entropy' AND s.prompt_id IS NULL"),
+               0.0, 1e-9);
     hs_store_close(store);
     /* rerun with another eps: rows replaced, not added */
     CHECK_MSG(headscope(out, sizeof out, "analyze sinks --db %s --eps 0.2 --quiet", db) == 0, "%s", out);

@@ -121,9 +121,10 @@ static const char plain_prompts[] =
     "{\"id\": \"c\", \"text\": \"Once upon a time\\nthere was\\ta cat.\"}\n";
 
 /* Checks one heatmap SVG of the report against the store: L*H cells, each tooltip "LxHy = v" with
- * v the mean of the metric's per-prompt values, and the fill the colour map gives v. */
+ * v the mean of the metric's per-prompt values, and the fill the colour map gives v over
+ * [range_lo, range_hi] (an end given as NaN: the values' minimum or maximum). */
 static int check_heatmap_svg(sqlite3 *db, const char *svg_path, const char *analysis, const char *metric, int L,
-                             int H)
+                             int H, double range_lo, double range_hi)
 {
     xmlDocPtr doc = parse_strict(svg_path);
     CHECK(doc);
@@ -143,6 +144,10 @@ static int check_heatmap_svg(sqlite3 *db, const char *svg_path, const char *anal
         lo = fmin(lo, v), hi = fmax(hi, v);
     }
     sqlite3_finalize(st);
+    if (!isnan(range_lo)) /* a bounded metric's end; NaN: the data's */
+        lo = range_lo;
+    if (!isnan(range_hi))
+        hi = range_hi;
     CHECK(sqlite3_prepare_v2(db,
                              "SELECT avg(value) FROM head_scores WHERE analysis = ?1 AND metric = ?2 "
                              "AND layer = ?3 AND head = ?4",
@@ -203,13 +208,15 @@ int test_report_structure(void)
     CHECK(count(doc, "//h:figcaption/h:a") == 9);
     xmlXPathObjectPtr objs = xpath(doc, NULL, "//h:figure/h:object");
     static const char *metrics[3] = {"attn_entropy", "attn_first", "attn_max"};
+    /* entropy is at least 0 with no fixed top; attention on the first token and the row maximum lie in [0, 1] */
+    static const double range[3][2] = {{0, NAN}, {0, 1}, {0, 1}};
     for (int i = 0; i < 3; i++) {
         xmlNodePtr o = objs->nodesetval->nodeTab[i];
         xmlChar *data = xmlGetProp(o, BAD_CAST "data"), *w = xmlGetProp(o, BAD_CAST "width"),
                 *h = xmlGetProp(o, BAD_CAST "height");
         CHECK_MSG(strstr((const char *)data, metrics[i]), "figure %d is %s, expected %s", i, data, metrics[i]);
         snprintf(path, sizeof path, "%s/%s", out_dir, (const char *)data);
-        CHECK(check_heatmap_svg(s, path, "run", metrics[i], 2, 4) == TEST_PASS);
+        CHECK(check_heatmap_svg(s, path, "run", metrics[i], 2, 4, range[i][0], range[i][1]) == TEST_PASS);
         /* the PNG beside it has the size the page reserves */
         size_t n = strlen(path);
         memcpy(path + n - 3, "png", 3);
@@ -1070,5 +1077,503 @@ int test_report_lens_section(void)
     /* tooltips carry 4 significant digits; up to 15 parts */
     CHECK_MSG(fabs(sum - want) <= 1e-3 * (fabs(want) + 1), "DLA bars sum to %.6g, the store's logit difference is %.6g",
               sum, want);
+    return TEST_PASS;
+}
+
+/* ---------------------------------------------------------------- an analysed store */
+
+/* A store for the report's finer checks: a random GPT-2 (2 layers, 4 heads, context 256, one token
+ * a byte) and four prompts with an answer and a wrong answer in three prompt sets (meta.set "story",
+ * "ioi", "greater-than"), the first 200 tokens long; run 1 analysed with logit-lens, sinks and heads;
+ * then a run 2 of one prompt with the recording's summaries only. Writes the report to dir/report. */
+static int make_analysed_report(const char *dir, char *db, size_t db_cap, char *out_dir, size_t out_cap)
+{
+    char prompts[4096], story[256], args[2048], out[16384];
+    static const char sentence[] = "Once upon a time a little cat lived by the sea and looked at the boats. ";
+    for (int i = 0; i < 200; i++)
+        story[i] = sentence[i % (sizeof sentence - 1)];
+    story[200] = '\0';
+    snprintf(prompts, sizeof prompts,
+             "{\"id\": \"long\", \"text\": \"%s\", \"answer\": \"b\", \"wrong\": \"c\", \"meta\": {\"set\": \"story\"}}\n"
+             "{\"id\": \"ioi-a\", \"text\": \"When Mary and John went out, John gave a drink to \", \"answer\": "
+             "\"Mary\", \"wrong\": \"John\", \"meta\": {\"set\": \"ioi\", \"template\": 0}}\n"
+             "{\"id\": \"ioi-b\", \"text\": \"When Tom and Ann went out, Ann gave a cup to \", \"answer\": \"Tom\", "
+             "\"wrong\": \"Ann\", \"meta\": {\"set\": \"ioi\", \"template\": 1}}\n"
+             "{\"id\": \"gt\", \"text\": \"The war lasted from the year 1732 to the year 17\", \"answer\": \"40\", "
+             "\"wrong\": \"20\", \"meta\": {\"set\": \"greater-than\"}}\n",
+             story);
+    CHECK(make_store_with(dir, prompts, 256, "", db, db_cap) == TEST_PASS);
+    static const char *analyses[3] = {"logit-lens", "sinks", "heads"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(args, sizeof args, "analyze %s --db %s --quiet", analyses[i], db);
+        CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    }
+    CHECK(add_run(dir, "second", "{\"id\": \"x\", \"text\": \"A second run.\"}\n", db) == TEST_PASS);
+    snprintf(out_dir, out_cap, "%s/report", dir);
+    snprintf(args, sizeof args, "report --db %s --out %s", db, out_dir);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    return TEST_PASS;
+}
+
+static xmlDocPtr parse_page(const char *out_dir)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/index.html", out_dir);
+    return parse_strict(path);
+}
+
+/* The text of the first node expr selects, malloc'd ("" when none). */
+static char *text_of(xmlDocPtr doc, xmlNodePtr at, const char *expr)
+{
+    xmlXPathObjectPtr r = xpath(doc, at, expr);
+    char *s = NULL;
+    if (r && r->nodesetval && r->nodesetval->nodeNr > 0) {
+        xmlChar *t = xmlNodeGetContent(r->nodesetval->nodeTab[0]);
+        s = strdup(t ? (const char *)t : "");
+        xmlFree(t);
+    }
+    xmlXPathFreeObject(r);
+    return s ? s : strdup("");
+}
+
+static double query1(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    double v = NAN;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* A 200-token prompt gets its logit-lens grid: the last positions (where the answer is read), with
+ * the first shown column the lens at position T - k and the last at T - 1, and a note on the page
+ * naming the positions left out (the grid used to vanish for prompts over 64 tokens). */
+int test_report_lens_long_prompt(void)
+{
+    char dir[256], db[512], out_dir[512], path[1024];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    CHECK(make_analysed_report(dir, db, sizeof db, out_dir, sizeof out_dir) == TEST_PASS);
+    sqlite3 *s;
+    CHECK(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    int T = (int)query1(s, "SELECT n_tokens FROM prompts WHERE run_id = 1 AND idx = 0");
+    CHECK_MSG(T >= 200, "the long prompt has %d tokens", T);
+    xmlDocPtr doc = parse_page(out_dir);
+    CHECK(doc);
+    CHECK_MSG(count(doc, "//h:object[contains(@data, 'lens-grid-run1-p0')]") == 1, "no lens grid for a %d-token prompt",
+              T);
+    char *rel = text_of(doc, NULL, "//h:object[contains(@data, 'lens-grid-run1-p0')]/@data");
+    snprintf(path, sizeof path, "%s/%s", out_dir, rel);
+    free(rel);
+    xmlDocPtr svg = parse_strict(path);
+    CHECK(svg);
+    int cells = count(svg, "//s:rect[@class='cell']"), R = 3, k = cells / R;
+    CHECK_MSG(cells % R == 0 && k >= 16 && k < T, "%d cells for %d layers and %d positions", cells, R, T);
+    /* row 0 (layer 0), first and last column: the lens at positions T - k and T - 1 */
+    for (int end = 0; end < 2; end++) {
+        char expr[128], sql[256];
+        snprintf(expr, sizeof expr, "(//s:rect[@class='cell'])[%d]/s:title", end ? k : 1);
+        char *tip = text_of(svg, NULL, expr);
+        const char *eq = strrchr(tip, '=');
+        CHECK_MSG(eq, "tooltip '%s'", tip);
+        int pos = end ? T - 1 : T - k;
+        snprintf(sql, sizeof sql,
+                 "SELECT top_prob FROM logit_lens l JOIN prompts p ON p.id = l.prompt_id WHERE p.run_id = 1 AND "
+                 "p.idx = 0 AND l.layer = 0 AND l.pos = %d",
+                 pos);
+        double want = query1(s, sql), shown = atof(eq + 1);
+        CHECK_MSG(fabs(shown - want) <= 5e-4 * want + 1e-9, "column %s reads '%s', the lens at position %d is %.5g",
+                  end ? "last" : "first", tip, pos, want);
+        free(tip);
+    }
+    xmlFreeDoc(svg);
+    /* the note says what was left out */
+    char want[128];
+    snprintf(want, sizeof want, "positions 0\xe2\x80\x93%d", T - k - 1);
+    char expr[512];
+    snprintf(expr, sizeof expr,
+             "//h:section[@id='run-1-logit-lens']//h:p[@class='note'][contains(., 'prompt #0') and contains(., '%s') "
+             "and contains(., '%d tokens')]",
+             want, T);
+    CHECK_MSG(count(doc, expr) == 1, "no note on the page says '%s' of prompt #0 were left out", want);
+    xmlFreeDoc(doc);
+    sqlite3_close(s);
+    return TEST_PASS;
+}
+
+/* The colour bar's labels of every heatmap in an SVG: values bottom first, the baselines' y, and
+ * the bar's pixel rows [*top, *bottom). Returns how many (at most cap). */
+static int svg_colorbar(xmlDocPtr svg, double *value, double *y, int cap, double *top, double *bottom)
+{
+    xmlXPathObjectPtr r = xpath(svg, NULL, "//s:rect[@class='colorbar']");
+    *top = INFINITY, *bottom = -INFINITY;
+    for (int i = 0; r && r->nodesetval && i < r->nodesetval->nodeNr; i++) {
+        xmlChar *ya = xmlGetProp(r->nodesetval->nodeTab[i], BAD_CAST "y"),
+                *ha = xmlGetProp(r->nodesetval->nodeTab[i], BAD_CAST "height");
+        double y0 = atof((const char *)ya), h = atof((const char *)ha);
+        *top = fmin(*top, y0), *bottom = fmax(*bottom, y0 + h);
+        xmlFree(ya), xmlFree(ha);
+    }
+    xmlXPathFreeObject(r);
+    r = xpath(svg, NULL, "//s:text[@class='tick']");
+    int n = 0;
+    for (int i = 0; r && r->nodesetval && i < r->nodesetval->nodeNr && n < cap; i++) {
+        xmlNodePtr node = r->nodesetval->nodeTab[i];
+        xmlChar *ya = xmlGetProp(node, BAD_CAST "y"), *t = xmlNodeGetContent(node);
+        double yy = atof((const char *)ya);
+        int k = n++;
+        while (k > 0 && y[k - 1] < yy)
+            value[k] = value[k - 1], y[k] = y[k - 1], k--;
+        value[k] = atof((const char *)t), y[k] = yy;
+        xmlFree(ya), xmlFree(t);
+    }
+    xmlXPathFreeObject(r);
+    return n;
+}
+
+/* Scores bounded in [0, 1] are coloured on a fixed 0-1 scale (a duplicate-token score of 0.05 is
+ * dark, not as bright as the strongest induction head), their colour bars read 0 at the bottom and
+ * 1 at the top; and every heatmap's colour bar labels its minimum and its maximum. */
+int test_report_bounded_colour_scales(void)
+{
+    char dir[256], db[512], out_dir[512], path[1024];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    CHECK(make_analysed_report(dir, db, sizeof db, out_dir, sizeof out_dir) == TEST_PASS);
+    sqlite3 *s;
+    CHECK(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    xmlDocPtr doc = parse_page(out_dir);
+    CHECK(doc);
+    static const struct {
+        const char *analysis, *metric;
+    } bounded[] = {{"heads", "duplicate_token"}, {"heads", "previous_token"}, {"heads", "induction"},
+                   {"sinks", "alpha0"},          {"sinks", "sink"}};
+    double value[32], y[32], top, bottom;
+    for (size_t i = 0; i < sizeof bounded / sizeof bounded[0]; i++) {
+        char expr[256];
+        snprintf(expr, sizeof expr, "//h:object[contains(@data, '-%s-%s-run1')]/@data", bounded[i].analysis,
+                 bounded[i].metric);
+        char *rel = text_of(doc, NULL, expr);
+        CHECK_MSG(rel[0], "no heatmap of %s / %s", bounded[i].analysis, bounded[i].metric);
+        snprintf(path, sizeof path, "%s/%s", out_dir, rel);
+        free(rel);
+        CHECK(check_heatmap_svg(s, path, bounded[i].analysis, bounded[i].metric, 2, 4, 0.0, 1.0) == TEST_PASS);
+        xmlDocPtr svg = parse_strict(path);
+        CHECK(svg);
+        int n = svg_colorbar(svg, value, y, 32, &top, &bottom);
+        xmlFreeDoc(svg);
+        CHECK_MSG(n >= 2 && value[0] == 0 && value[n - 1] == 1, "%s: the colour bar reads %g .. %g", path,
+                  n ? value[0] : NAN, n ? value[n - 1] : NAN);
+    }
+    /* every heatmap: its lowest label at the bottom of the bar, its highest at the top (baselines sit
+     * a few pixels below the tick they name) */
+    xmlXPathObjectPtr objs = xpath(doc, NULL, "//h:figure/h:object/@data");
+    int heatmaps = 0;
+    for (int i = 0; objs && objs->nodesetval && i < objs->nodesetval->nodeNr; i++) {
+        xmlChar *rel = xmlNodeGetContent(objs->nodesetval->nodeTab[i]);
+        snprintf(path, sizeof path, "%s/%s", out_dir, (const char *)rel);
+        xmlFree(rel);
+        xmlDocPtr svg = parse_strict(path);
+        CHECK(svg);
+        int has_bar = count(svg, "//s:rect[@class='colorbar']") > 0;
+        int n = has_bar ? svg_colorbar(svg, value, y, 32, &top, &bottom) : 0;
+        xmlFreeDoc(svg);
+        if (!has_bar)
+            continue;
+        heatmaps++;
+        CHECK_MSG(n >= 2 && fabs(y[0] - bottom) <= 6 && fabs(y[n - 1] - top) <= 6,
+                  "%s: colour bar rows %.0f..%.0f, labels from y %.1f (%g) to %.1f (%g)", path, top, bottom,
+                  n ? y[0] : NAN, n ? value[0] : NAN, n ? y[n - 1] : NAN, n ? value[n - 1] : NAN);
+    }
+    xmlXPathFreeObject(objs);
+    CHECK_MSG(heatmaps >= 10, "%d heatmaps", heatmaps);
+    xmlFreeDoc(doc);
+    sqlite3_close(s);
+    return TEST_PASS;
+}
+
+/* The whole contents of a file (malloc'd) and its length; NULL when unreadable. */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0, k;
+    char *buf = malloc(cap);
+    while (buf && (k = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += k;
+        if (n == cap) {
+            char *g = realloc(buf, cap * 2);
+            if (!g) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = g, cap *= 2;
+        }
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+/* No figure is drawn twice: no two PNG (or SVG) files of the report are byte-identical (the
+ * recording's attention entropy and the sinks analysis's entropy are the same numbers and were drawn
+ * as two identical heatmaps); the metric not drawn again says so and links to the one drawn. */
+int test_report_no_duplicate_figures(void)
+{
+    char dir[256], db[512], out_dir[512], path[1024];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    CHECK(make_analysed_report(dir, db, sizeof db, out_dir, sizeof out_dir) == TEST_PASS);
+    xmlDocPtr doc = parse_page(out_dir);
+    CHECK(doc);
+    xmlXPathObjectPtr objs = xpath(doc, NULL, "//h:figure/h:object/@data");
+    CHECK(objs && objs->nodesetval);
+    int n = objs->nodesetval->nodeNr;
+    CHECK(n >= 10);
+    for (int ext = 0; ext < 2; ext++) {
+        char **data = calloc((size_t)n, sizeof *data);
+        size_t *len = calloc((size_t)n, sizeof *len);
+        char **name = calloc((size_t)n, sizeof *name);
+        CHECK(data && len && name);
+        for (int i = 0; i < n; i++) {
+            xmlChar *rel = xmlNodeGetContent(objs->nodesetval->nodeTab[i]);
+            snprintf(path, sizeof path, "%s/%s", out_dir, (const char *)rel);
+            xmlFree(rel);
+            if (ext == 0)
+                memcpy(path + strlen(path) - 3, "png", 3);
+            name[i] = strdup(path);
+            data[i] = slurp(path, &len[i]);
+            CHECK_MSG(data[i], "%s unreadable", path);
+        }
+        for (int i = 0; i < n; i++)
+            for (int j = i + 1; j < n; j++)
+                CHECK_MSG(len[i] != len[j] || memcmp(data[i], data[j], len[i]) != 0, "%s and %s are the same figure",
+                          name[i], name[j]);
+        for (int i = 0; i < n; i++)
+            free(data[i]), free(name[i]);
+        free(data), free(len), free(name);
+    }
+    xmlXPathFreeObject(objs);
+    /* the metric that is not drawn again points at the one that is */
+    xmlXPathObjectPtr links = xpath(doc, NULL, "//h:p[@class='note'][contains(., 'same values as')]/h:a/@href");
+    CHECK_MSG(links && links->nodesetval && links->nodesetval->nodeNr >= 1, "no note on a metric left undrawn");
+    for (int i = 0; i < links->nodesetval->nodeNr; i++) {
+        xmlChar *href = xmlNodeGetContent(links->nodesetval->nodeTab[i]);
+        char expr[256];
+        snprintf(expr, sizeof expr, "//h:h4[@id='%s']", href[0] == '#' ? (const char *)href + 1 : "");
+        CHECK_MSG(count(doc, expr) == 1, "the note links to %s, no such heading", href);
+        xmlFree(href);
+    }
+    xmlXPathFreeObject(links);
+    xmlFreeDoc(doc);
+    return TEST_PASS;
+}
+
+/* The "prompts" column of the top-heads tables says how many prompts a value is over: the sinks
+ * analysis's entropy showed 0 for every head (it stored only the whole-set row); and where a store
+ * holds only whole-set rows the column says it does not know ("–"), never 0. */
+int test_report_top_heads_prompt_counts(void)
+{
+    char dir[256], db[512], out_dir[512], args[2048], out[16384];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    CHECK(make_analysed_report(dir, db, sizeof db, out_dir, sizeof out_dir) == TEST_PASS);
+    static const char entropy_cells[] = "//h:h4[h:code = 'sinks / entropy']/following-sibling::h:div[1]"
+                                        "//h:table[@class='top-heads']/h:tr[position() > 1]/h:td[4]";
+    /* the head detectors' entropy is the same numbers and would be drawn in its place: without it,
+     * the sinks analysis's entropy is the one drawn with its table */
+    static const char *edits[2] = {"DELETE FROM head_scores WHERE analysis = 'heads' AND metric = 'entropy'",
+                                   "DELETE FROM head_scores WHERE analysis = 'sinks' AND metric = 'entropy' AND "
+                                   "prompt_id IS NOT NULL"};
+    for (int pass = 0; pass < 2; pass++) {
+        sqlite3 *s;
+        CHECK(sqlite3_open(db, &s) == SQLITE_OK);
+        CHECK(sqlite3_exec(s, edits[pass], NULL, NULL, NULL) == SQLITE_OK);
+        sqlite3_close(s);
+        snprintf(args, sizeof args, "report --db %s --out %s", db, out_dir);
+        CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+        xmlDocPtr doc = parse_page(out_dir);
+        CHECK(doc);
+        xmlXPathObjectPtr cells = xpath(doc, NULL, entropy_cells);
+        CHECK_MSG(cells && cells->nodesetval && cells->nodesetval->nodeNr == 8, "%d rows in the sinks / entropy table",
+                  cells && cells->nodesetval ? cells->nodesetval->nodeNr : -1);
+        for (int i = 0; i < cells->nodesetval->nodeNr; i++) {
+            xmlChar *t = xmlNodeGetContent(cells->nodesetval->nodeTab[i]);
+            CHECK_MSG(strcmp((const char *)t, pass == 0 ? "4" : "\xe2\x80\x93") == 0,
+                      "sinks / entropy, row %d: prompts '%s'", i + 1, t);
+            xmlFree(t);
+        }
+        xmlXPathFreeObject(cells);
+        CHECK_MSG(count(doc, "//h:table[@class='top-heads']/h:tr/h:td[4][. = '0']") == 0, "a top head over 0 prompts");
+        xmlFreeDoc(doc);
+        /* pass 1: a store with only the whole-set rows of that metric */
+    }
+    return TEST_PASS;
+}
+
+/* "Where hidden sinks sit" draws every bar over the tick of its own key position: hidden sinks are
+ * keys k >= 1, and the bar of k = 1 stood over the "0" tick of the thinned axis. Every labelled
+ * tick has a bar centred on it whose tooltip names the same position, and the leftmost bar is k = 1. */
+int test_report_hidden_sinks_axis(void)
+{
+    char dir[256], db[512], out_dir[512], path[1024];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    CHECK(make_analysed_report(dir, db, sizeof db, out_dir, sizeof out_dir) == TEST_PASS);
+    xmlDocPtr doc = parse_page(out_dir);
+    CHECK(doc);
+    char *rel = text_of(doc, NULL, "//h:object[contains(@data, 'hidden-sink-positions-run1')]/@data");
+    CHECK(rel[0]);
+    snprintf(path, sizeof path, "%s/%s", out_dir, rel);
+    free(rel);
+    xmlFreeDoc(doc);
+    xmlDocPtr svg = parse_strict(path);
+    CHECK(svg);
+    xmlXPathObjectPtr bars = xpath(svg, NULL, "//s:rect[@class='bar']");
+    xmlXPathObjectPtr ticks = xpath(svg, NULL, "//s:text[@class='category']");
+    CHECK(bars && bars->nodesetval && bars->nodesetval->nodeNr >= 10);
+    CHECK(ticks && ticks->nodesetval && ticks->nodesetval->nodeNr >= 5);
+    int nb = bars->nodesetval->nodeNr;
+    double *cx = malloc((size_t)nb * sizeof *cx);
+    int *k = malloc((size_t)nb * sizeof *k), leftmost = 0;
+    CHECK(cx && k);
+    for (int i = 0; i < nb; i++) {
+        xmlNodePtr b = bars->nodesetval->nodeTab[i];
+        xmlChar *x = xmlGetProp(b, BAD_CAST "x"), *w = xmlGetProp(b, BAD_CAST "width");
+        cx[i] = atof((const char *)x) + atof((const char *)w) / 2;
+        xmlFree(x), xmlFree(w);
+        char *tip = text_of(svg, b, "s:title");
+        CHECK_MSG(sscanf(tip, "%d =", &k[i]) == 1, "bar tooltip '%s'", tip);
+        free(tip);
+        if (cx[i] < cx[leftmost])
+            leftmost = i;
+    }
+    CHECK_MSG(k[leftmost] == 1, "the leftmost bar is k = %d", k[leftmost]);
+    for (int t = 0; t < ticks->nodesetval->nodeNr; t++) {
+        xmlNodePtr n = ticks->nodesetval->nodeTab[t];
+        xmlChar *x = xmlGetProp(n, BAD_CAST "x"), *label = xmlNodeGetContent(n);
+        double tx = atof((const char *)x);
+        int found = -1;
+        for (int i = 0; i < nb; i++)
+            if (fabs(cx[i] - tx) <= 1.0)
+                found = i;
+        CHECK_MSG(found >= 0, "no bar over the tick '%s' at x %.1f", label, tx);
+        CHECK_MSG(k[found] == atoi((const char *)label), "the bar over the tick '%s' is k = %d", label, k[found]);
+        xmlFree(x), xmlFree(label);
+    }
+    free(cx), free(k);
+    xmlXPathFreeObject(bars), xmlXPathFreeObject(ticks);
+    xmlFreeDoc(svg);
+    return TEST_PASS;
+}
+
+/* The table of contents has an entry for every section of the page (each run, and each run's
+ * prompt set, lens, sinks, detectors and analyses) and nothing else: it had 4 links for a page of
+ * 15 sections. */
+int test_report_toc_every_section(void)
+{
+    char dir[256], db[512], out_dir[512];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    CHECK(make_analysed_report(dir, db, sizeof db, out_dir, sizeof out_dir) == TEST_PASS);
+    xmlDocPtr doc = parse_page(out_dir);
+    CHECK(doc);
+    int sections = count(doc, "//h:section"), with_id = count(doc, "//h:section[@id]");
+    int links = count(doc, "//h:nav//h:a");
+    CHECK_MSG(sections == with_id, "%d of %d sections have no id", sections - with_id, sections);
+    CHECK_MSG(sections >= 12, "%d sections", sections);
+    xmlXPathObjectPtr ids = xpath(doc, NULL, "//h:section/@id");
+    for (int i = 0; i < ids->nodesetval->nodeNr; i++) {
+        xmlChar *id = xmlNodeGetContent(ids->nodesetval->nodeTab[i]);
+        char expr[256];
+        snprintf(expr, sizeof expr, "//h:nav//h:a[@href = '#%s']", (const char *)id);
+        CHECK_MSG(count(doc, expr) == 1, "section %s has %d entries in the table of contents", id, count(doc, expr));
+        xmlFree(id);
+    }
+    xmlXPathFreeObject(ids);
+    CHECK_MSG(links == sections, "%d links in the table of contents for %d sections", links, sections);
+    /* runs at the top level, their sections under them */
+    CHECK(count(doc, "//h:nav/h:ul/h:li/h:a[@href = '#run-2']") == 1);
+    CHECK(count(doc, "//h:nav/h:ul/h:li[h:a/@href = '#run-1']/h:ul/h:li/h:a[@href = '#run-1-logit-lens']") == 1);
+    xmlFreeDoc(doc);
+    return TEST_PASS;
+}
+
+/* Direct logit attribution is drawn per prompt set (meta.set), never averaged over different tasks:
+ * one DLA-by-layer figure and one per-head heatmap with its top-heads table per set, each naming
+ * its set; the stacked parts of a set's bars sum to that set's mean logit difference, and a
+ * head's cell is that set's mean of its per-prompt DLA. */
+int test_report_dla_by_set(void)
+{
+    char dir[256], db[512], out_dir[512], path[1024];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    CHECK(make_analysed_report(dir, db, sizeof db, out_dir, sizeof out_dir) == TEST_PASS);
+    sqlite3 *s;
+    CHECK(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    xmlDocPtr doc = parse_page(out_dir);
+    CHECK(doc);
+    static const char *sets[3] = {"story", "ioi", "greater-than"};
+    CHECK_MSG(count(doc, "//h:object[contains(@data, 'dla-layers-run1')]") == 3, "%d DLA-by-layer figures",
+              count(doc, "//h:object[contains(@data, 'dla-layers-run1')]"));
+    CHECK_MSG(count(doc, "//h:object[contains(@data, 'dla-dla-run1')]") == 3, "%d per-head DLA heatmaps",
+              count(doc, "//h:object[contains(@data, 'dla-dla-run1')]"));
+    for (int i = 0; i < 3; i++) {
+        char expr[512], sql[512];
+        /* the layer bars */
+        snprintf(expr, sizeof expr,
+                 "//h:figure[h:object[contains(@data, 'dla-layers-run1')]][h:figcaption[contains(., 'set %s ')]]"
+                 "/h:object/@data",
+                 sets[i]);
+        char *rel = text_of(doc, NULL, expr);
+        CHECK_MSG(rel[0], "no DLA-by-layer figure of set %s", sets[i]);
+        snprintf(path, sizeof path, "%s/%s", out_dir, rel);
+        free(rel);
+        xmlDocPtr svg = parse_strict(path);
+        CHECK(svg);
+        xmlXPathObjectPtr tips = xpath(svg, NULL, "//s:rect[@class='bar']/s:title");
+        double sum = 0;
+        for (int j = 0; tips && tips->nodesetval && j < tips->nodesetval->nodeNr; j++) {
+            xmlChar *t = xmlNodeGetContent(tips->nodesetval->nodeTab[j]);
+            sum += atof(strrchr((const char *)t, '=') + 1);
+            xmlFree(t);
+        }
+        xmlXPathFreeObject(tips);
+        xmlFreeDoc(svg);
+        snprintf(sql, sizeof sql,
+                 "SELECT avg(lp.logit_diff) FROM lens_prompts lp JOIN prompts p ON p.id = lp.prompt_id WHERE "
+                 "p.run_id = 1 AND json_extract(p.meta, '$.set') = '%s'",
+                 sets[i]);
+        double want = query1(s, sql);
+        CHECK_MSG(fabs(sum - want) <= 1e-3 * (fabs(want) + 1),
+                  "set %s: the bars sum to %.5g, its mean logit difference is %.5g", sets[i], sum, want);
+        /* the per-head heatmap and its table */
+        snprintf(expr, sizeof expr,
+                 "//h:figure[h:object[contains(@data, 'dla-dla-run1')]][h:figcaption[contains(., 'set %s ')]]",
+                 sets[i]);
+        CHECK_MSG(count(doc, expr) == 1, "no per-head DLA heatmap of set %s", sets[i]);
+        snprintf(expr + strlen(expr), sizeof expr - strlen(expr), "/following-sibling::h:table[@class='top-heads']");
+        CHECK_MSG(count(doc, expr) == 1, "no top-heads table beside the DLA heatmap of set %s", sets[i]);
+        snprintf(expr, sizeof expr,
+                 "//h:figure[h:object[contains(@data, 'dla-dla-run1')]][h:figcaption[contains(., 'set %s ')]]"
+                 "/h:object/@data",
+                 sets[i]);
+        rel = text_of(doc, NULL, expr);
+        snprintf(path, sizeof path, "%s/%s", out_dir, rel);
+        free(rel);
+        svg = parse_strict(path);
+        CHECK(svg);
+        char *tip = text_of(svg, NULL, "//s:rect[@class='cell']/s:title[starts-with(., 'L1H0 =')]");
+        CHECK_MSG(tip[0], "set %s: no cell L1H0", sets[i]);
+        snprintf(sql, sizeof sql,
+                 "SELECT avg(h.value) FROM head_scores h JOIN prompts p ON p.id = h.prompt_id WHERE h.run_id = 1 AND "
+                 "h.analysis = 'dla' AND h.layer = 1 AND h.head = 0 AND json_extract(p.meta, '$.set') = '%s'",
+                 sets[i]);
+        want = query1(s, sql);
+        double shown = atof(strrchr(tip, '=') + 1);
+        CHECK_MSG(fabs(shown - want) <= 5e-4 * fabs(want) + 1e-9, "set %s: '%s', the set's mean is %.5g", sets[i], tip,
+                  want);
+        free(tip);
+        xmlFreeDoc(svg);
+    }
+    xmlFreeDoc(doc);
+    sqlite3_close(s);
     return TEST_PASS;
 }

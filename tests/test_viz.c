@@ -343,3 +343,61 @@ int test_viz_heatmap_diverging_missing(void)
     CHECK(hs_heatmap_create(0, 4, v, &h, &err) == HS_ERR_ARG && h == NULL);
     return TEST_PASS;
 }
+
+/* The colour bar's tick labels of a drawn heatmap, bottom (largest y) first: values read back from
+ * the text, and the bar's pixel rows [*top, *bottom). Returns the number of labels (at most cap). */
+static int colorbar_labels(const hs_canvas *cv, double *value, double *y, int cap, double *top, double *bottom)
+{
+    int n = 0;
+    *top = INFINITY, *bottom = -INFINITY;
+    for (size_t i = 0; i < hs_canvas_count(cv); i++) {
+        const hs_canvas_item *it = hs_canvas_item_at(cv, i);
+        if (it->kind == HS_CANVAS_RECT && it->cls && strcmp(it->cls, "colorbar") == 0)
+            *top = fmin(*top, it->y), *bottom = fmax(*bottom, it->y + it->h);
+        if (it->kind == HS_CANVAS_TEXT && it->cls && strcmp(it->cls, "tick") == 0 && n < cap) {
+            int k = n++;
+            while (k > 0 && y[k - 1] < it->y) { /* insertion: bottom first */
+                value[k] = value[k - 1], y[k] = y[k - 1];
+                k--;
+            }
+            value[k] = atof(it->text), y[k] = it->y;
+        }
+    }
+    return n;
+}
+
+/* Every colour bar labels its ends: an automatic range over duplicate-token-like scores [0.0123,
+ * 0.0543] reads about 0.012 at the bottom of the bar and 0.054 at its top (not only the round ticks
+ * between, which left the minimum unnamed), with no two labels overlapping; a range with one end
+ * given (0, NaN) keeps that end and takes the other from the data. */
+int test_viz_heatmap_colorbar_ends(void)
+{
+    const float v[4] = {0.0123f, 0.03f, 0.045f, 0.0543f};
+    hs_error err = {0};
+    hs_heatmap *h = NULL;
+    CHECK_OK(hs_heatmap_create(2, 2, v, &h, &err), &err);
+    double value[32], y[32], top, bottom, lo, hi;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            hs_heatmap_set_range(h, 0.0, NAN);
+        hs_canvas *cv = NULL;
+        CHECK_OK(hs_heatmap_draw(h, &cv, &err), &err);
+        int n = colorbar_labels(cv, value, y, 32, &top, &bottom);
+        hs_canvas_free(cv);
+        hs_heatmap_range_used(h, &lo, &hi);
+        CHECK_NEAR(lo, pass == 0 ? 0.0123 : 0.0, 1e-6);
+        CHECK_NEAR(hi, 0.0543, 1e-6);
+        CHECK_MSG(n >= 2, "%d colour bar labels", n);
+        CHECK_MSG(fabs(y[0] - bottom) <= 1.0, "lowest label at y %.1f, the bar ends at %.1f", y[0], bottom);
+        CHECK_MSG(fabs(y[n - 1] - top) <= 1.0, "highest label at y %.1f, the bar starts at %.1f", y[n - 1], top);
+        CHECK_MSG(fabs(value[0] - lo) <= 5e-4, "the bottom of the bar reads %g, its minimum is %g", value[0], lo);
+        CHECK_MSG(fabs(value[n - 1] - hi) <= 5e-4, "the top of the bar reads %g, its maximum is %g", value[n - 1], hi);
+        for (int i = 1; i < n; i++) {
+            CHECK_MSG(value[i] > value[i - 1], "labels not rising: %g after %g", value[i], value[i - 1]);
+            CHECK_MSG(y[i - 1] - y[i] >= 12, "labels %g and %g overlap (%.1f px apart)", value[i - 1], value[i],
+                      y[i - 1] - y[i]);
+        }
+    }
+    hs_heatmap_free(h);
+    return TEST_PASS;
+}

@@ -107,10 +107,21 @@ void hs_axis_ticks(hs_axis *a, double lo, double hi, int target, unsigned flags)
     }
     a->lo = lo, a->hi = hi, a->step = step;
     double first = ceil(qlo - 1e-9 * fabs(qlo)), last = floor(qhi + 1e-9 * fabs(qhi));
-    for (double k = first; k <= last && a->n < HS_AXIS_MAX_TICKS; k++) {
-        double v = k * step;
-        a->ticks[a->n++] = fabs(v) < step * 1e-9 ? 0.0 : v; /* no -0, no 1e-17 */
+    int ends = (flags & HS_AXIS_ENDS) && !(flags & HS_AXIS_EXTEND);
+    if (ends) {
+        a->ends = 1;
+        a->ticks[a->n++] = lo;
     }
+    for (double k = first; k <= last && a->n < HS_AXIS_MAX_TICKS - ends; k++) {
+        double v = k * step;
+        v = fabs(v) < step * 1e-9 ? 0.0 : v; /* no -0, no 1e-17 */
+        /* beside an end label, a round tick would crowd it (on the end itself, the end is the tick) */
+        if (ends && (v - lo < 0.75 * step || hi - v < 0.75 * step))
+            continue;
+        a->ticks[a->n++] = v;
+    }
+    if (ends)
+        a->ticks[a->n++] = hi;
 }
 
 /* "%.*e" without the exponent's plus sign and leading zeros: 2.5e+06 -> 2.5e6, 1e-05 -> 1e-5. */
@@ -170,14 +181,16 @@ void hs_axis_tick_label(const hs_axis *a, double v, char *buf, size_t cap)
     double step = a->step > 0 ? a->step : 1.0;
     if (fabs(v) < step * 1e-9)
         v = 0;
-    double m = fmax(fabs(a->lo), fabs(a->hi));
+    double m = fmax(fabs(a->lo), fabs(a->hi)), q = v / step;
+    /* an end between round ticks gets one more digit than they need, so it reads as itself */
+    int more = a->ends && (v == a->lo || v == a->hi) && fabs(q - round(q)) > 1e-6 * fmax(1.0, fabs(q));
     if (m < 1e6 && step >= 1e-4 - 1e-12) {
-        int dec = (int)fmax(0.0, ceil(-log10(step) - 1e-9));
+        int dec = (int)fmax(0.0, ceil(-log10(step) - 1e-9)) + more;
         snprintf(buf, cap, "%.*f", dec, v);
     } else if (v == 0) {
         snprintf(buf, cap, "0");
     } else {
-        int sig = (int)floor(log10(fmax(fabs(v), step)) + 1e-9) - (int)floor(log10(step) + 1e-9) + 1;
+        int sig = (int)floor(log10(fmax(fabs(v), step)) + 1e-9) - (int)floor(log10(step) + 1e-9) + 1 + more;
         compact_exp(v, sig < 1 ? 1 : sig > 17 ? 17 : sig, buf, cap);
     }
 }

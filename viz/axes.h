@@ -28,12 +28,15 @@
 /* hs_axis_ticks flags */
 enum {
     HS_AXIS_EXTEND = 1, /* widen [lo, hi] out to the nearest ticks, so the ends carry ticks */
-    HS_AXIS_LOG = 2     /* log10 scale: ticks at 1, 2, 5 x 10^k over a short range, else 10^k */
+    HS_AXIS_LOG = 2,    /* log10 scale: ticks at 1, 2, 5 x 10^k over a short range, else 10^k */
+    HS_AXIS_ENDS = 4    /* linear, without EXTEND: lo and hi are ticks too (a colour bar names its
+                           minimum and maximum), and round ticks within 3/4 of a step of them are dropped */
 };
 
 typedef struct hs_axis {
     double lo, hi;                   /* the range shown: lo < hi (both > 0 on a log axis) */
     int log;                         /* log10 scale */
+    int ends;                        /* HS_AXIS_ENDS: ticks[0] = lo and ticks[n - 1] = hi */
     double step;                     /* linear: the tick spacing; log: decades between ticks
                                         (0 when the ticks are 1, 2, 5 x 10^k) */
     int n;                           /* ticks, ascending, all within [lo, hi] */
@@ -54,7 +57,9 @@ double hs_nice_step(double span, int target);
 void hs_axis_ticks(hs_axis *a, double lo, double hi, int target, unsigned flags);
 
 /* The label of tick value v: a linear axis prints as many decimals as the step needs ("0.0",
- * "0.5", "1.0"; "-20", "0", "20"), switching to "2.5e6" style beyond 1e6 or below a step of 1e-4;
+ * "0.5", "1.0"; "-20", "0", "20"), and one more for an end of an HS_AXIS_ENDS axis that falls
+ * between round ticks ("0.012" on a step of 0.01), switching to "2.5e6" style beyond 1e6 or below a
+ * step of 1e-4;
  * a log axis prints plain numbers ("0.01", "2", "1000") when its range lies within [1e-4, 1e4],
  * else every tick as a power of ten with a superscript exponent ("10⁰", "10⁵", "2×10⁻³"). */
 void hs_axis_tick_label(const hs_axis *a, double v, char *buf, size_t cap);

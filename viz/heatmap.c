@@ -157,7 +157,7 @@ void hs_heatmap_range_used(const hs_heatmap *h, double *lo, double *hi)
     *lo = h->used_lo, *hi = h->used_hi;
 }
 
-/* The range in use: the requested one, or one derived from the finite values; never empty. */
+/* The range in use: the requested ends, the others derived from the finite values; never empty. */
 static void resolve_range(hs_heatmap *h)
 {
     double lo = h->lo, hi = h->hi;
@@ -170,14 +170,19 @@ static void resolve_range(hs_heatmap *h)
             mn = 0, mx = 1;
         if (h->map == HS_COLORMAP_DIVERGING) {
             double m = fmax(fabs(mn), fabs(mx));
-            lo = -m, hi = m;
-        } else {
-            lo = mn, hi = mx;
+            mn = -m, mx = m;
         }
+        lo = isnan(lo) ? mn : lo;
+        hi = isnan(hi) ? mx : hi;
     }
-    if (!(hi > lo)) { /* a constant field: centre it */
+    if (!(hi > lo)) { /* a constant field: centre it, or widen the automatic end when one is fixed */
         double d = lo == 0 ? 1.0 : fabs(lo) * 0.5;
-        lo -= d, hi += d;
+        if (isnan(h->hi) && !isnan(h->lo))
+            hi = lo + 2 * d;
+        else if (isnan(h->lo) && !isnan(h->hi))
+            lo = hi - 2 * d;
+        else
+            lo -= d, hi += d;
     }
     h->used_lo = lo, h->used_hi = hi;
 }
@@ -227,8 +232,8 @@ hs_status hs_heatmap_draw(hs_heatmap *h, hs_canvas **out, hs_error *err)
     int rotate_cols = cw > h->cell - 2; /* too wide to sit under a cell: turn them upright */
     double col_extent = rotate_cols ? cw : lh;
 
-    hs_axis bar; /* the colour bar's scale: exactly the range in use, ticks inside it */
-    hs_axis_ticks(&bar, h->used_lo, h->used_hi, 5, 0);
+    hs_axis bar; /* the colour bar's scale: exactly the range in use, its ends labelled, round ticks between */
+    hs_axis_ticks(&bar, h->used_lo, h->used_hi, 5, HS_AXIS_ENDS);
     double tick_w = hs_axis_extent(&bar, HS_AXIS_RIGHT);
 
     double gw = (double)h->cols * h->cell, gh = (double)h->rows * h->cell;

@@ -39,10 +39,11 @@ hs_status hs_heatmap_set_axis_labels(hs_heatmap *h, const char *xlabel, const ch
  * default " / " gives "the / cat = 0.25". Copied. */
 hs_status hs_heatmap_set_label_join(hs_heatmap *h, const char *join, hs_error *err);
 
-/* The colour map (default sequential) and the value range mapped onto it. With lo and hi both
- * NaN (the default) the range is automatic: [min, max] of the finite values for the sequential
- * map, [-m, m] with m = max |value| for the diverging one (zero stays neutral). Values outside
- * the range take the end colours. */
+/* The colour map (default sequential) and the value range mapped onto it. An end given as NaN
+ * (the default for both) is automatic: the min (max) of the finite values for the sequential map,
+ * -m (m) with m = max |value| for the diverging one (zero stays neutral); so (0, 1) fixes a score's
+ * scale and (0, NaN) one that starts at zero. Values outside the range take the end colours. The
+ * colour bar labels both ends of the range. */
 void hs_heatmap_set_colormap(hs_heatmap *h, hs_colormap map);
 void hs_heatmap_set_range(hs_heatmap *h, double lo, double hi);
 /* Cell side in pixels (default 28, at least 2) and significant digits in tooltips (default 4). */

@@ -144,7 +144,8 @@ hs_status hs_sinks_analyze(hs_store *store, const hs_model *model, const hs_sink
                 hidden += alpha[k] > opt->tau;
             hidden_sum[lh] += hidden;
             hidden_n[lh]++;
-            entropy_sum[lh] += hs_sinks_entropy(A, T);
+            double entropy = hs_sinks_entropy(A, T);
+            entropy_sum[lh] += entropy;
             for (int k = 0; k < T && k < P; k++) {
                 pos_alpha[(size_t)lh * P + k] += alpha[k];
                 pos_hidden[(size_t)lh * P + k] += k > 0 && alpha[k] > opt->tau;
@@ -153,7 +154,8 @@ hs_status hs_sinks_analyze(hs_store *store, const hs_model *model, const hs_sink
                 ((rc = hs_score_table_add(table, "alpha0", lh / H, lh % H, p->prompt_id, a0, err)) != HS_OK ||
                  (rc = hs_score_table_add(table, "sink", lh / H, lh % H, p->prompt_id, a0 > opt->eps ? 1.0 : 0.0,
                                           err)) != HS_OK ||
-                 (rc = hs_score_table_add(table, "hidden_sinks", lh / H, lh % H, p->prompt_id, hidden, err)) != HS_OK))
+                 (rc = hs_score_table_add(table, "hidden_sinks", lh / H, lh % H, p->prompt_id, hidden, err)) != HS_OK ||
+                 (rc = hs_score_table_add(table, "entropy", lh / H, lh % H, p->prompt_id, entropy, err)) != HS_OK))
                 goto done;
         }
     }

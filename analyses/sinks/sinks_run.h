@@ -6,6 +6,7 @@
  *   alpha0, sink (0/1 per prompt; its mean is the head's sink rate), hidden_sinks  per head
  *   sink_rate  per layer (head NULL) and overall (layer and head NULL)
  *   entropy    per head: mean over queries of the row entropy, in nats
+ * (the per-head metrics one row per prompt, unless per_prompt is off, and one over the set);
  * and, per key position k < max_pos and head, into sink_positions: alpha_k over the whole prompt
  * averaged over the prompts that reach k, and the fraction of them where k > 0 is a hidden sink.
  * With a model (opt->magnitudes), the magnitudes pass (analyses/sinks/magnitudes_run.h) adds its
