@@ -128,7 +128,7 @@ typedef enum hs_hook_kind {
     HS_HOOK_POS_EMBED,        /* hook_pos_embed              [batch, pos, d_model] (learned positions only) */
     HS_HOOK_RESID_PRE,        /* blocks.L.hook_resid_pre     [batch, pos, d_model] */
     HS_HOOK_LN1_SCALE,        /* blocks.L.ln1.hook_scale     [batch, pos, 1] */
-    HS_HOOK_LN1_NORMALIZED,   /* blocks.L.ln1.hook_normalized [batch, pos, d_model] (after gain and bias) */
+    HS_HOOK_LN1_NORMALIZED,   /* blocks.L.ln1.hook_normalized [batch, pos, d_model] (x̂, before gain and bias) */
     HS_HOOK_Q,                /* blocks.L.attn.hook_q        [batch, pos, head, d_head] (before rotary) */
     HS_HOOK_K,                /* blocks.L.attn.hook_k        [batch, pos, kv_head, d_head] */
     HS_HOOK_V,                /* blocks.L.attn.hook_v        [batch, pos, kv_head, d_head] */
