@@ -65,8 +65,8 @@ typedef struct hs_tokenizer hs_tokenizer;
 /* Opens a tokenizer from a file or a model directory:
  *   - HF `tokenizer.json` (byte-level BPE or SentencePiece-style BPE with byte fallback),
  *   - a directory holding tokenizer.json, or encoder.json + vocab.bpe, or vocab.json + merges.txt,
- *   - a llama2.c `tokenizer.bin` (its vocabulary size comes from `vocab_size_hint`, which must
- *     then be > 0; the file does not store it).
+ *   - a llama2.c `tokenizer.bin` (the file does not store its vocabulary size: with
+ *     `vocab_size_hint` 0 it is the number of records the file holds, a hint > 0 must equal it).
  * On success *out owns the tokenizer; free it with hs_tokenizer_close. On failure *out is NULL. */
 hs_status hs_tokenizer_open(const char *path, int vocab_size_hint, hs_tokenizer **out, hs_error *err);
 void hs_tokenizer_close(hs_tokenizer *tok);
