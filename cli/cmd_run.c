@@ -77,7 +77,7 @@ int cmd_run(int argc, char **argv)
         {"quiet", no_argument, 0, O_QUIET},         {"help", no_argument, 0, 'h'},
         {0}};
     int c;
-    while ((c = getopt_long(argc, argv, "m:t:p:d:h", opts, NULL)) != -1) {
+    while ((c = cli_getopt_long(argc, argv, "m:t:p:d:h", opts, NULL)) != -1) {
         hs_status rc = HS_OK;
         switch (c) {
         case 'm': model_path = optarg; break;
