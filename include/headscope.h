@@ -141,14 +141,14 @@ typedef enum hs_hook_kind {
     HS_HOOK_ATTN_OUT,         /* blocks.L.hook_attn_out      [batch, pos, d_model] */
     HS_HOOK_RESID_MID,        /* blocks.L.hook_resid_mid     [batch, pos, d_model] (sequential residual only) */
     HS_HOOK_LN2_SCALE,        /* blocks.L.ln2.hook_scale     [batch, pos, 1] */
-    HS_HOOK_LN2_NORMALIZED,   /* blocks.L.ln2.hook_normalized [batch, pos, d_model] */
+    HS_HOOK_LN2_NORMALIZED,   /* blocks.L.ln2.hook_normalized [batch, pos, d_model] (x̂, as ln1) */
     HS_HOOK_MLP_PRE,          /* blocks.L.mlp.hook_pre       [batch, pos, d_mlp] (gate pre-activation when gated) */
     HS_HOOK_MLP_PRE_LINEAR,   /* blocks.L.mlp.hook_pre_linear [batch, pos, d_mlp] (gated MLPs: the up projection) */
     HS_HOOK_MLP_POST,         /* blocks.L.mlp.hook_post      [batch, pos, d_mlp] */
     HS_HOOK_MLP_OUT,          /* blocks.L.hook_mlp_out       [batch, pos, d_model] */
     HS_HOOK_RESID_POST,       /* blocks.L.hook_resid_post    [batch, pos, d_model] */
     HS_HOOK_LN_FINAL_SCALE,   /* ln_final.hook_scale         [batch, pos, 1] */
-    HS_HOOK_LN_FINAL_NORMALIZED, /* ln_final.hook_normalized [batch, pos, d_model] */
+    HS_HOOK_LN_FINAL_NORMALIZED, /* ln_final.hook_normalized [batch, pos, d_model] (x̂, as ln1) */
     HS_HOOK_LOGITS,           /* unembed.hook_out            [batch, pos, d_vocab] */
     HS_HOOK_KIND_COUNT
 } hs_hook_kind;
