@@ -34,9 +34,14 @@ extern const hs_kernels hs_kernels_cpu; /* BLAS */
 void hs_layernorm_stats(const float *x, float *mean, float *scale, int n, int d, float eps);
 /* RMSNorm: mean = 0, scale = sqrt(mean(x²) + eps) */
 void hs_rmsnorm_stats(const float *x, float *mean, float *scale, int n, int d, float eps);
-/* y = (x - mean) / scale · w + b, per row (the second half of either norm) */
+/* y = (x - mean) / scale · w + b, per row (the second half of either norm); w and b may be NULL,
+ * and with both NULL y is x̂ = (x - mean) / scale alone. x, y [n, d] (may alias); mean, scale [n] */
 void hs_norm_apply(float *y, const float *x, const float *mean, const float *scale, const float *w, const float *b,
                    int n, int d);
+/* y = y · w + b in place, per row: the gain and bias of a norm applied to x̂ [n, d]; w [d], b [d]
+ * (b may be NULL). hs_norm_apply(y, x, ..., NULL, NULL) then this gives bit for bit the y of
+ * hs_norm_apply(y, x, ..., w, b): the forward pass fires hook_normalized on x̂ in between. */
+void hs_norm_affine(float *y, const float *w, const float *b, int n, int d);
 
 /* In-place activations on n values (hs_gelu_tanh is the reference of the table's gelu_tanh) */
 void hs_gelu_tanh(float *x, int64_t n);

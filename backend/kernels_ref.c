@@ -97,8 +97,21 @@ void hs_norm_apply(float *y, const float *x, const float *mean, const float *sca
         float mu = mean[i], inv = 1.0f / scale[i];
         const float *r = x + (int64_t)i * d;
         float *o = y + (int64_t)i * d;
+        if (w)
+            for (int k = 0; k < d; k++)
+                o[k] = (r[k] - mu) * inv * w[k] + (b ? b[k] : 0.0f);
+        else
+            for (int k = 0; k < d; k++)
+                o[k] = (r[k] - mu) * inv + (b ? b[k] : 0.0f);
+    }
+}
+
+void hs_norm_affine(float *y, const float *w, const float *b, int n, int d)
+{
+    for (int i = 0; i < n; i++) {
+        float *o = y + (int64_t)i * d;
         for (int k = 0; k < d; k++)
-            o[k] = (r[k] - mu) * inv * w[k] + (b ? b[k] : 0.0f);
+            o[k] = o[k] * w[k] + (b ? b[k] : 0.0f);
     }
 }
 

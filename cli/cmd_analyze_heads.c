@@ -60,7 +60,7 @@ int cmd_analyze_heads(int argc, char **argv)
         {"quiet", no_argument, 0, O_QUIET},      {"help", no_argument, 0, 'h'},
         {0}};
     int c;
-    while ((c = getopt_long(argc, argv, "d:m:h", opts, NULL)) != -1) {
+    while ((c = cli_getopt_long(argc, argv, "d:m:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': db = optarg; break;
         case 'm': model_path = optarg; break;

@@ -123,7 +123,7 @@ int cmd_analyze_logit_lens(int argc, char **argv)
     int c;
     char *end;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "d:m:t:h", opts, NULL)) != -1) {
+    while ((c = cli_getopt_long(argc, argv, "d:m:t:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': req.db_path = optarg; break;
         case 'm': req.model_path = optarg; break;

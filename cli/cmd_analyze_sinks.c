@@ -208,7 +208,7 @@ int cmd_analyze_sinks(int argc, char **argv)
         {"act-candidates", required_argument, 0, O_CANDS}, {"beta", required_argument, 0, O_BETA},
         {0}};
     int c;
-    while ((c = getopt_long(argc, argv, "d:m:h", opts, NULL)) != -1) {
+    while ((c = cli_getopt_long(argc, argv, "d:m:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': db = optarg; break;
         case 'm': model_path = optarg; break;

@@ -94,7 +94,7 @@ static int dataset_repeated_blocks(int argc, char **argv)
         {"task-words", no_argument, 0, O_WORDS},  {"help", no_argument, 0, 'h'},
         {0}};
     int c, bad = 0;
-    while ((c = getopt_long(argc, argv, "o:m:h", opts, NULL)) != -1) {
+    while ((c = cli_getopt_long(argc, argv, "o:m:h", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case 'm': model_path = optarg; break;
@@ -211,7 +211,7 @@ static int dataset_task(int argc, char **argv)
         {"corruption", required_argument, 0, O_CORRUPTION},
         {"help", no_argument, 0, 'h'},         {0}};
     int c, bad = 0;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+    while ((c = cli_getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case O_N: bad |= parse_int("--n", optarg, 1, 10000000, &n); break;
@@ -346,7 +346,7 @@ static int dataset_corpus(int argc, char **argv)
                                          {0}};
     int c, bad = 0;
     char *end;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+    while ((c = cli_getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case O_SIZE:

@@ -140,7 +140,7 @@ int cmd_demo(int argc, char **argv)
                                          {"help", no_argument, 0, 'h'},
                                          {0}};
     int c;
-    while ((c = getopt_long(argc, argv, "o:m:h", opts, NULL)) != -1) {
+    while ((c = cli_getopt_long(argc, argv, "o:m:h", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case 'm': model_path = optarg; break;

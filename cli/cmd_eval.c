@@ -31,7 +31,7 @@ int cmd_eval(int argc, char **argv)
                                          {"help", no_argument, 0, 'h'},
                                          {0}};
     int c;
-    while ((c = getopt_long(argc, argv, "m:t:h", opts, NULL)) != -1) {
+    while ((c = cli_getopt_long(argc, argv, "m:t:h", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model_path = optarg; break;
         case 't': tokenizer = optarg; break;
@@ -47,30 +47,44 @@ int cmd_eval(int argc, char **argv)
     hs_model *m = cli_open_model("eval", model_path, tokenizer);
     if (!m)
         return 1;
-    int status = 0;
-    if (csv)
-        printf("set,prompts,top1,p_answer,pair_acc,logit_diff,skipped\n");
-    else
-        printf("%-32s %7s %7s %9s %9s %10s\n", "set", "prompts", "top-1", "P(answer)", "ans>wrong", "logit diff");
-    for (int i = optind; i < argc && status == 0; i++) {
+    /* every set is read before anything is printed: a set that cannot be read stops the command
+     * before the table starts (and before the others are evaluated) */
+    int n_sets = argc - optind, status = 0;
+    hs_task_prompts *sets = calloc((size_t)n_sets, sizeof *sets);
+    if (!sets) {
+        fprintf(stderr, "headscope eval: out of memory\n");
+        hs_model_close(m);
+        return 1;
+    }
+    for (int i = 0; i < n_sets && status == 0; i++) {
         hs_error err = {0};
-        hs_task_prompts set = {0};
+        if (hs_task_prompts_load(m, argv[optind + i], 0, &sets[i], &err) != HS_OK)
+            status = cli_fail("eval", &err);
+    }
+    if (status == 0 && csv)
+        printf("set,prompts,top1,p_answer,pair_acc,logit_diff,skipped\n");
+    else if (status == 0)
+        printf("%-32s %7s %7s %9s %9s %10s\n", "set", "prompts", "top-1", "P(answer)", "ans>wrong", "logit diff");
+    for (int i = 0; i < n_sets && status == 0; i++) {
+        hs_error err = {0};
         hs_task_eval ev;
-        if (hs_task_prompts_load(m, argv[i], 0, &set, &err) != HS_OK ||
-            hs_task_eval_run(m, &set, NULL, &ev, &err) != HS_OK) {
+        const char *path = argv[optind + i];
+        if (hs_task_eval_run(m, &sets[i], NULL, &ev, &err) != HS_OK) {
             status = cli_fail("eval", &err);
         } else if (csv) {
-            printf("%s,%d,%.6f,%.6f,%.6f,%.6f,%d\n", argv[i], ev.n, ev.top1, ev.p_answer, ev.pair_acc, ev.logit_diff,
-                   set.n_skipped);
+            printf("%s,%d,%.6f,%.6f,%.6f,%.6f,%d\n", path, ev.n, ev.top1, ev.p_answer, ev.pair_acc, ev.logit_diff,
+                   sets[i].n_skipped);
         } else {
-            const char *name = strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
+            const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
             printf("%-32s %7d %7.3f %9.3f %9.3f %10.3f", name, ev.n, ev.top1, ev.p_answer, ev.pair_acc, ev.logit_diff);
-            if (set.n_skipped)
-                printf("  (%d left out: answer and wrong share their first token)", set.n_skipped);
+            if (sets[i].n_skipped)
+                printf("  (%d left out: answer and wrong share their first token)", sets[i].n_skipped);
             printf("\n");
         }
-        hs_task_prompts_free(&set);
     }
+    for (int i = 0; i < n_sets; i++)
+        hs_task_prompts_free(&sets[i]);
+    free(sets);
     hs_model_close(m);
     return status;
 }

@@ -21,7 +21,7 @@ int cmd_generate(int argc, char **argv)
                                          {0}};
     int c;
     char *end;
-    while ((c = getopt_long(argc, argv, "m:t:p:n:ih", opts, NULL)) != -1) {
+    while ((c = cli_getopt_long(argc, argv, "m:t:p:n:ih", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
         case 't': tokenizer = optarg; break;
@@ -37,8 +37,8 @@ int cmd_generate(int argc, char **argv)
         case 'h':
             printf("usage: headscope generate --model PATH [--tokenizer PATH] --prompt TEXT --max-new-tokens N [--ids]\n"
                    "Greedy decoding (argmax at every step). The prompt is encoded with the model's BOS rule;\n"
-                   "an empty prompt starts from BOS alone. --ids prints the ids of the prompt and the\n"
-                   "generated tokens instead of text.\n");
+                   "an empty prompt starts from BOS alone. Prints the prompt and its continuation (without\n"
+                   "that BOS); --ids prints the ids of the prompt (with it) and the generated tokens instead.\n");
             return 0;
         default: return 2;
         }
@@ -71,6 +71,15 @@ int cmd_generate(int argc, char **argv)
         status = 1;
         goto done;
     }
+    /* the BOS the model's rule added is not part of the prompt the user typed: the text leaves it out */
+    int32_t *plain = NULL;
+    size_t n_plain = 0;
+    if (hs_tokenizer_encode(tok, prompt, strlen(prompt), 0, &plain, &n_plain, &err) != HS_OK) {
+        status = cli_fail("generate", &err);
+        goto done;
+    }
+    free(plain);
+    size_t n_rule = n_prompt - n_plain; /* 1 when a BOS was prepended, else 0 */
     if (hs_generate_greedy(m, prompt_ids, (int)n_prompt, (int)max_new, 1, &out, &n_out, &err) != HS_OK) {
         status = cli_fail("generate", &err);
         goto done;
@@ -80,7 +89,7 @@ int cmd_generate(int argc, char **argv)
             printf("%s%d", i ? " " : "", out[i]);
         printf("\n");
     } else {
-        if (hs_tokenizer_decode(tok, out, (size_t)n_out, &text, &err) != HS_OK) {
+        if (hs_tokenizer_decode(tok, out + n_rule, (size_t)n_out - n_rule, &text, &err) != HS_OK) {
             status = cli_fail("generate", &err);
             goto done;
         }

@@ -11,7 +11,7 @@ int cmd_info(int argc, char **argv)
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"tokenizer", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'}, {0}};
     int c;
-    while ((c = getopt_long(argc, argv, "m:t:h", opts, NULL)) != -1) {
+    while ((c = cli_getopt_long(argc, argv, "m:t:h", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
         case 't': tokenizer = optarg; break;

@@ -75,7 +75,7 @@ int cmd_report(int argc, char **argv)
         {"top", required_argument, 0, O_TOP},       {"formats", required_argument, 0, O_FORMATS},
         {"help", no_argument, 0, 'h'},              {0}};
     int c;
-    while ((c = getopt_long(argc, argv, "d:o:h", opts, NULL)) != -1) {
+    while ((c = cli_getopt_long(argc, argv, "d:o:h", opts, NULL)) != -1) {
         int bad = 0;
         switch (c) {
         case 'd': db = optarg; break;

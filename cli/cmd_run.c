@@ -195,7 +195,7 @@ int cmd_run(int argc, char **argv)
         {"progress-every", required_argument, 0, O_EVERY}, {"max-size", required_argument, 0, O_MAXSIZE},
         {"force", no_argument, 0, O_FORCE},         {0}};
     int c;
-    while ((c = getopt_long(argc, argv, "m:t:p:d:h", opts, NULL)) != -1) {
+    while ((c = cli_getopt_long(argc, argv, "m:t:p:d:h", opts, NULL)) != -1) {
         hs_status rc = HS_OK;
         switch (c) {
         case 'm': model_path = optarg; break;

@@ -276,7 +276,7 @@ int cmd_sql(int argc, char **argv)
     static const struct option opts[] = {
         {"csv", no_argument, 0, 'c'}, {"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0}};
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = cli_getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'c': mode = OUT_CSV; break;
         case 'j': mode = OUT_JSON; break;

@@ -14,7 +14,7 @@ int cmd_tokenize(int argc, char **argv)
                                          {"json", no_argument, 0, 'j'},        {"bos", no_argument, 0, 'b'},
                                          {"help", no_argument, 0, 'h'},        {0}};
     int c;
-    while ((c = getopt_long(argc, argv, "m:t:jbh", opts, NULL)) != -1) {
+    while ((c = cli_getopt_long(argc, argv, "m:t:jbh", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
         case 't': tokenizer = optarg; break;

@@ -64,7 +64,7 @@ static int tokenizer_train(int argc, char **argv)
         {0}};
     int c;
     char *end;
-    while ((c = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {
+    while ((c = cli_getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'c': corpus = optarg; break;
         case 'o': out = optarg; break;

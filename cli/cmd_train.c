@@ -344,7 +344,7 @@ int cmd_train(int argc, char **argv)
         {"force", no_argument, 0, 'F'},              {"help", no_argument, 0, 'h'},
         {0}};
     int c, idx;
-    while ((c = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
+    while ((c = cli_getopt_long(argc, argv, "h", opts, &idx)) != -1) {
         int ok = 1;
         switch (c) {
         case 'c': corpus = optarg; break;

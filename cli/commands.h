@@ -3,6 +3,7 @@
 #ifndef HS_CLI_COMMANDS_H
 #define HS_CLI_COMMANDS_H
 
+#include <getopt.h>
 #include <stdio.h>
 
 #include "headscope.h"
@@ -34,12 +35,25 @@ typedef struct cli_subcommand {
     const char *summary;
 } cli_subcommand;
 
+/* The command being run as the user typed it ("run", "analyze sinks"): main() enters the command
+ * and cli_dispatch the subcommand; cli_getopt_long names it in its messages. */
+void cli_enter_command(const char *name);
+
+/* getopt_long for every command: the same arguments and return values, but an unknown option, a
+ * missing value or a value given to an option that takes none is reported as
+ * "headscope CMD: unrecognized option '--x'" (or "option '--db' needs a value", "option '--json'
+ * takes no value", "option '--m' is ambiguous (--model, --max-new-tokens)") followed by a line
+ * naming `headscope CMD --help`, and returns '?' (the command then exits with status 2). */
+int cli_getopt_long(int argc, char **argv, const char *shortopts, const struct option *longopts, int *longindex);
+
 /* Runs the subcommand argv[1] names, or prints `usage` (to stdout for --help, exit 0; to stderr
  * with "headscope CMD: unknown KIND 'x'" otherwise, exit 2). */
 int cli_dispatch(const char *cmd, const char *kind, const cli_subcommand *subs, size_t n_subs,
                  void (*usage)(FILE *f), int argc, char **argv);
 
-/* Prints "headscope CMD: <message>" for a failed call and returns exit status 1. */
+/* Prints "headscope CMD: <message>" for a failed call and returns exit status 1; a message that
+ * already begins with "CMD: " (the library names its subsystem, which may be the command) is
+ * printed without that prefix. */
 int cli_fail(const char *cmd, const hs_error *err);
 
 /* Opens a model or prints why not (returns NULL). */

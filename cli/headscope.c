@@ -20,7 +20,7 @@ static const struct {
     {"tokenizer", cmd_tokenizer, "train a byte-level BPE tokenizer (tokenizer.json) on a corpus"},
     {"generate", cmd_generate, "greedy decoding from a prompt"},
     {"run", cmd_run, "record a prompt set's activations into an SQLite store"},
-    {"analyze", cmd_analyze, "analyses over a recorded run (heads, logit-lens) into the store"},
+    {"analyze", cmd_analyze, "analyses over a recorded run (heads, sinks, logit-lens) into the store"},
     {"dataset", cmd_dataset, "generate a prompt set (JSONL)"},
     {"eval", cmd_eval, "a model's accuracy on task prompt sets (JSONL with answers)"},
     {"demo", cmd_demo, "run the embedded default model on the default prompts"},
@@ -53,8 +53,10 @@ int main(int argc, char **argv)
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0)
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            cli_enter_command(commands[i].name);
             return commands[i].run(argc - 1, argv + 1);
+        }
     fprintf(stderr, "headscope: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

@@ -95,7 +95,11 @@ static hs_status fire(pass *p, hs_hook_kind kind, int layer, float *data, int nd
             return rc_;                                                 \
     } while (0)
 
-/* xn = norm(x) with gain w and bias b; fires the scale and normalized hooks of this norm. */
+/* xn = norm(x) with gain w and bias b; fires the scale and normalized hooks of this norm.
+ * hook_normalized is x̂ = (x - mean) / scale, before the gain and bias, as in TransformerLens's
+ * default (fold_ln: LayerNormPre / RMSNormPre, the gain and bias folded into the next layer). The
+ * gain and bias are applied to xn after the hook, so an intervention on x̂ reaches the next layer
+ * as it would through TransformerLens's folded weights, and xn is bit for bit the fused norm. */
 static hs_status apply_norm(pass *p, const float *x, const float *w, const float *b, hs_hook_kind scale_kind,
                             hs_hook_kind normalized_kind, int layer)
 {
@@ -105,8 +109,9 @@ static hs_status apply_norm(pass *p, const float *x, const float *w, const float
     else
         hs_rmsnorm_stats(x, p->w.mean, p->w.scale, p->N, c->d_model, c->norm_eps);
     FIRE(scale_kind, layer, p->w.scale, 3, p->T, 1, 0);
-    hs_norm_apply(p->w.xn, x, p->w.mean, p->w.scale, w, b, p->N, c->d_model);
+    hs_norm_apply(p->w.xn, x, p->w.mean, p->w.scale, NULL, NULL, p->N, c->d_model);
     FIRE(normalized_kind, layer, p->w.xn, 3, p->T, c->d_model, 0);
+    hs_norm_affine(p->w.xn, w, b, p->N, c->d_model);
     return HS_OK;
 }
 

@@ -65,8 +65,8 @@ typedef struct hs_tokenizer hs_tokenizer;
 /* Opens a tokenizer from a file or a model directory:
  *   - HF `tokenizer.json` (byte-level BPE or SentencePiece-style BPE with byte fallback),
  *   - a directory holding tokenizer.json, or encoder.json + vocab.bpe, or vocab.json + merges.txt,
- *   - a llama2.c `tokenizer.bin` (its vocabulary size comes from `vocab_size_hint`, which must
- *     then be > 0; the file does not store it).
+ *   - a llama2.c `tokenizer.bin` (the file does not store its vocabulary size: with
+ *     `vocab_size_hint` 0 it is the number of records the file holds, a hint > 0 must equal it).
  * On success *out owns the tokenizer; free it with hs_tokenizer_close. On failure *out is NULL. */
 hs_status hs_tokenizer_open(const char *path, int vocab_size_hint, hs_tokenizer **out, hs_error *err);
 void hs_tokenizer_close(hs_tokenizer *tok);
@@ -128,7 +128,7 @@ typedef enum hs_hook_kind {
     HS_HOOK_POS_EMBED,        /* hook_pos_embed              [batch, pos, d_model] (learned positions only) */
     HS_HOOK_RESID_PRE,        /* blocks.L.hook_resid_pre     [batch, pos, d_model] */
     HS_HOOK_LN1_SCALE,        /* blocks.L.ln1.hook_scale     [batch, pos, 1] */
-    HS_HOOK_LN1_NORMALIZED,   /* blocks.L.ln1.hook_normalized [batch, pos, d_model] (after gain and bias) */
+    HS_HOOK_LN1_NORMALIZED,   /* blocks.L.ln1.hook_normalized [batch, pos, d_model] (x̂, before gain and bias) */
     HS_HOOK_Q,                /* blocks.L.attn.hook_q        [batch, pos, head, d_head] (before rotary) */
     HS_HOOK_K,                /* blocks.L.attn.hook_k        [batch, pos, kv_head, d_head] */
     HS_HOOK_V,                /* blocks.L.attn.hook_v        [batch, pos, kv_head, d_head] */
@@ -141,14 +141,14 @@ typedef enum hs_hook_kind {
     HS_HOOK_ATTN_OUT,         /* blocks.L.hook_attn_out      [batch, pos, d_model] */
     HS_HOOK_RESID_MID,        /* blocks.L.hook_resid_mid     [batch, pos, d_model] (sequential residual only) */
     HS_HOOK_LN2_SCALE,        /* blocks.L.ln2.hook_scale     [batch, pos, 1] */
-    HS_HOOK_LN2_NORMALIZED,   /* blocks.L.ln2.hook_normalized [batch, pos, d_model] */
+    HS_HOOK_LN2_NORMALIZED,   /* blocks.L.ln2.hook_normalized [batch, pos, d_model] (x̂, as ln1) */
     HS_HOOK_MLP_PRE,          /* blocks.L.mlp.hook_pre       [batch, pos, d_mlp] (gate pre-activation when gated) */
     HS_HOOK_MLP_PRE_LINEAR,   /* blocks.L.mlp.hook_pre_linear [batch, pos, d_mlp] (gated MLPs: the up projection) */
     HS_HOOK_MLP_POST,         /* blocks.L.mlp.hook_post      [batch, pos, d_mlp] */
     HS_HOOK_MLP_OUT,          /* blocks.L.hook_mlp_out       [batch, pos, d_model] */
     HS_HOOK_RESID_POST,       /* blocks.L.hook_resid_post    [batch, pos, d_model] */
     HS_HOOK_LN_FINAL_SCALE,   /* ln_final.hook_scale         [batch, pos, 1] */
-    HS_HOOK_LN_FINAL_NORMALIZED, /* ln_final.hook_normalized [batch, pos, d_model] */
+    HS_HOOK_LN_FINAL_NORMALIZED, /* ln_final.hook_normalized [batch, pos, d_model] (x̂, as ln1) */
     HS_HOOK_LOGITS,           /* unembed.hook_out            [batch, pos, d_vocab] */
     HS_HOOK_KIND_COUNT
 } hs_hook_kind;

@@ -1,7 +1,8 @@
 /* schema.c — the store's schema, version by version: how a headscope database is recognised, and
  * the migrations, one function per step from version N to N+1, that bring an older one up to date.
- * Version 0 is "no schema"; the step 0 -> 1 creates the schema documented in store/store.h, and
- * 1 -> 2 adds the tables of analysis provenance, the vocabulary and the logit lens. */
+ * Version 0 is "no schema"; the step 0 -> 1 creates the schema documented in store/store.h,
+ * 1 -> 2 adds the tables of analysis provenance, the vocabulary and the logit lens, 2 -> 3 those of
+ * attention sinks, and 3 -> 4 renames the hook_normalized rows of the old meaning. */
 #include "store/schema.h"
 
 #include <stdio.h>
@@ -248,6 +249,27 @@ static int migrate_2_to_3(sqlite3 *db)
     return sqlite3_exec(db, schema_v3, NULL, NULL, NULL);
 }
 
+/* Schema version 4 changes no table: it is when `hook_normalized` (ln1, ln2, ln_final) came to hold
+ * x̂ = (x - mean) / scale, the norm before its gain and bias, as TransformerLens stores it. Earlier
+ * headscopes stored x̂·w + b under the same name. A migration cannot recompute x̂ (w may have zeros,
+ * and the weights are not in the store), so it renames those rows `hook_normalized_affine`, and the
+ * hook in the options of their runs with them: at version 4 a row named hook_normalized holds x̂
+ * whatever wrote it, and the command that recorded an old run no longer matches it, so running it
+ * again records a new run instead of resuming the old one under the new meaning. The UPDATE reads
+ * the (run_id, hook) index, not the table. */
+static int migrate_3_to_4(sqlite3 *db)
+{
+    static const char sql[] =
+        "UPDATE activations SET hook = hook || '_affine' WHERE run_id IN (SELECT id FROM runs) AND hook IN "
+        "('ln1.hook_normalized', 'ln2.hook_normalized', 'ln_final.hook_normalized');\n"
+        "UPDATE runs SET options = replace(replace(replace(options,\n"
+        "  '\"ln1.hook_normalized\"', '\"ln1.hook_normalized_affine\"'),\n"
+        "  '\"ln2.hook_normalized\"', '\"ln2.hook_normalized_affine\"'),\n"
+        "  '\"ln_final.hook_normalized\"', '\"ln_final.hook_normalized_affine\"')\n"
+        "WHERE options LIKE '%.hook_normalized\"%';\n";
+    return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
 /* migrations[v] takes a database from version v to v + 1. A later schema change appends one
  * function here and bumps HS_STORE_SCHEMA_VERSION; the step must work inside the caller's
  * transaction (no VACUUM, no journal-mode changes). */
@@ -259,6 +281,8 @@ static const struct migration {
     {0, "creating schema version 1", migrate_0_to_1},
     {1, "upgrading to schema version 2 (analysis runs, vocabulary, logit lens)", migrate_1_to_2},
     {2, "upgrading to schema version 3 (sink positions, norms, massive activations)", migrate_2_to_3},
+    {3, "upgrading to schema version 4 (hook_normalized is x̂; older rows renamed hook_normalized_affine)",
+     migrate_3_to_4},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == HS_STORE_SCHEMA_VERSION,

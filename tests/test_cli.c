@@ -178,3 +178,91 @@ int test_cli_root_wrapper(void)
     CHECK_MSG(strcmp(out, direct) == 0, "got: %s", out);
     return TEST_PASS;
 }
+
+/* The command line's wording (issue 14): an unknown option names the whole command and where its
+ * options are listed, for every command and subcommand; a value missing or given where none is
+ * taken says so; a library message that already begins with the command's name is not prefixed
+ * twice; generate prints the prompt the user typed, without the BOS the model's rule adds; eval
+ * prints no table header for a set it cannot read; the top-level help names every analysis; a
+ * model that is neither a file nor a directory, named like a hub model, says hub names are not
+ * fetched. */
+int test_cli_wording(void)
+{
+    char out[65536], args[8192], want[256];
+    static const char *const commands[] = {"info", "tokenize", "tokenizer train", "generate", "run", "analyze heads",
+                                           "analyze sinks", "analyze logit-lens", "dataset ioi",
+                                           "dataset repeated-blocks", "dataset corpus", "eval", "demo", "sql",
+                                           "report", "train"};
+    /* the list holds every command of the top-level help (a new one must be added here) */
+    CHECK(test_run_headscope("--help", out, sizeof out) == 0);
+    int n_help = 0;
+    for (char *line = strstr(out, "\n  "); line; line = strstr(line + 1, "\n  ")) {
+        char name[32];
+        if (sscanf(line + 3, "%31s", name) != 1)
+            continue;
+        int listed = 0;
+        for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+            listed |= strncmp(commands[i], name, strlen(name)) == 0 &&
+                      (commands[i][strlen(name)] == '\0' || commands[i][strlen(name)] == ' ');
+        CHECK_MSG(listed, "command '%s' of the help is not in this test's list", name);
+        n_help++;
+    }
+    CHECK(n_help >= 12);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        snprintf(args, sizeof args, "%s --bogus", commands[i]);
+        CHECK_MSG(test_run_headscope(args, out, sizeof out) == 2, "%s: %s", args, out);
+        snprintf(want, sizeof want, "headscope %s: unrecognized option '--bogus'\n", commands[i]);
+        CHECK_MSG(strncmp(out, want, strlen(want)) == 0, "%s: got: %s", args, out);
+        snprintf(want, sizeof want, "`headscope %s --help` lists its options", commands[i]);
+        CHECK_MSG(strstr(out, want), "%s: got: %s", args, out);
+    }
+    CHECK(test_run_headscope("run -Z", out, sizeof out) == 2);
+    CHECK_MSG(strncmp(out, "headscope run: unrecognized option '-Z'\n", 40) == 0, "got: %s", out);
+    CHECK(test_run_headscope("run --db", out, sizeof out) == 2);
+    CHECK_MSG(strncmp(out, "headscope run: option '--db' needs a value\n", 43) == 0, "got: %s", out);
+    CHECK(test_run_headscope("tokenize --json=yes x", out, sizeof out) == 2);
+    CHECK_MSG(strncmp(out, "headscope tokenize: option '--json' takes no value\n", 51) == 0, "got: %s", out);
+    CHECK(test_run_headscope("generate --m x", out, sizeof out) == 2); /* --model or --max-new-tokens */
+    CHECK_MSG(strstr(out, "headscope generate: option '--m' is ambiguous") && strstr(out, "--model") &&
+              strstr(out, "--max-new-tokens"), "got: %s", out);
+
+    char model[4096];
+    snprintf(model, sizeof model, "%s", test_src_path("models/tasks-4l"));
+    snprintf(args, sizeof args, "generate --model '%s' --prompt x --max-new-tokens 99999", model);
+    CHECK(test_run_headscope(args, out, sizeof out) == 1);
+    CHECK_MSG(strstr(out, "headscope generate: ") && !strstr(out, "generate: generate:") &&
+              strstr(out, "exceed the model's context (128)"), "got: %s", out);
+    snprintf(args, sizeof args, "generate --model '%s' --prompt 'When Mary and John went to the store, John gave a "
+             "drink to' --max-new-tokens 2", model);
+    CHECK(test_run_headscope(args, out, sizeof out) == 0);
+    CHECK_MSG(strncmp(out, "When Mary and John went to the store, John gave a drink to", 58) == 0, "got: %s", out);
+    snprintf(args, sizeof args, "info --model '%s'", model);
+    CHECK(test_run_headscope(args, out, sizeof out) == 0);
+    const char *bos = strstr(out, ", bos ");
+    CHECK_MSG(bos && atoi(bos + 6) > 0, "got: %s", out);
+    snprintf(want, sizeof want, "%d ", atoi(bos + 6)); /* <|endoftext|> */
+    snprintf(args, sizeof args, "generate --model '%s' --prompt 'When Mary' --max-new-tokens 1 --ids", model);
+    CHECK(test_run_headscope(args, out, sizeof out) == 0);
+    CHECK_MSG(strncmp(out, want, strlen(want)) == 0, "the ids keep the BOS %s: %s", want, out);
+
+    snprintf(args, sizeof args, "eval --model '%s' '%s/none.jsonl'", model, test_tmpdir());
+    CHECK(test_run_headscope(args, out, sizeof out) == 1);
+    CHECK_MSG(strstr(out, "none.jsonl") && !strstr(out, "prompts") && !strstr(out, "logit diff"), "got: %s", out);
+
+    CHECK(test_run_headscope("--help", out, sizeof out) == 0);
+    CHECK_MSG(strstr(out, "heads") && strstr(out, "sinks") && strstr(out, "logit-lens"), "got: %s", out);
+
+    CHECK(test_run_headscope("info --model gpt2", out, sizeof out) == 1);
+    CHECK_MSG(strstr(out, "gpt2: no such file or directory") && strstr(out, "not fetched") &&
+              strstr(out, "local"), "got: %s", out);
+    CHECK(test_run_headscope("info --model openai-community/gpt2", out, sizeof out) == 1);
+    CHECK_MSG(strstr(out, "not fetched"), "got: %s", out);
+    snprintf(args, sizeof args, "run --model gpt2 --prompts '%s' --db '%s/x.db'",
+             test_src_path("tests/fixtures/store/v3_prompts.jsonl"), test_tmpdir());
+    CHECK(test_run_headscope(args, out, sizeof out) == 1);
+    CHECK_MSG(strstr(out, "headscope run: 'gpt2' may be a Hugging Face hub name"), "got: %s", out);
+    snprintf(args, sizeof args, "info --model '%s/nope'", test_tmpdir());
+    CHECK(test_run_headscope(args, out, sizeof out) == 1);
+    CHECK_MSG(strstr(out, "no such file") && !strstr(out, "not fetched"), "an absolute path is no hub name: %s", out);
+    return TEST_PASS;
+}

@@ -244,6 +244,70 @@ int test_forward_interventions(void)
     return TEST_PASS;
 }
 
+/* ln1/ln2/ln_final.hook_normalized hold x̂ = (x - mean) / scale (LayerNorm) or x / scale (RMSNorm),
+ * before the norm's gain and bias, as TransformerLens's default (fold_ln: LayerNormPre / RMSNormPre)
+ * stores them; the gain and bias are applied after the hook, so an intervention on x̂ reaches the
+ * next layer through them, as it does in TransformerLens through the folded weights. */
+int test_forward_normalized_is_before_gain(void)
+{
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        hs_model *m = tiny_model_new(kinds[k], 17);
+        CHECK(m);
+        const hs_config *cfg = &m->cfg;
+        int d = cfg->d_model, layernorm = cfg->norm == HS_NORM_LAYERNORM;
+        capture *c = calloc(1, sizeof *c);
+        CHECK(c);
+        CHECK(run_capture(m, "*", HS_BACKEND_CPU, c, NULL) == TEST_PASS);
+        /* each norm, its input and the gain and bias it must not have applied */
+        struct { const char *in, *norm; const float *w, *b; } norms[] = {
+            {"blocks.0.hook_resid_pre", "blocks.0.ln1", m->layers[0].ln1_w, m->layers[0].ln1_b},
+            {cfg->parallel_residual ? "blocks.1.hook_resid_pre" : "blocks.1.hook_resid_mid", "blocks.1.ln2",
+             m->layers[1].ln2_w, m->layers[1].ln2_b},
+            {"blocks.1.hook_resid_post", "ln_final", m->ln_f_w, m->ln_f_b},
+        };
+        for (size_t i = 0; i < sizeof norms / sizeof norms[0]; i++) {
+            char sname[64], nname[64];
+            snprintf(sname, sizeof sname, "%s.hook_scale", norms[i].norm);
+            snprintf(nname, sizeof nname, "%s.hook_normalized", norms[i].norm);
+            const hs_tensor *x = find(c, norms[i].in), *sc = find(c, sname), *xn = find(c, nname);
+            CHECK_MSG(x && sc && xn, "%s: %s", cfg->arch, nname);
+            CHECK(xn->ndim == 3 && xn->shape[0] == B && xn->shape[1] == T && xn->shape[2] == d);
+            double worst = 0, worst_affine = 0;
+            for (int n = 0; n < B * T; n++) {
+                double mean = 0;
+                for (int j = 0; j < d; j++)
+                    mean += layernorm ? x->data[n * d + j] / (double)d : 0;
+                for (int j = 0; j < d; j++) {
+                    double want = (x->data[n * d + j] - mean) / sc->data[n], got = xn->data[n * d + j];
+                    double affine = want * norms[i].w[j] + (norms[i].b ? norms[i].b[j] : 0);
+                    worst = fmax(worst, fabs(got - want));
+                    worst_affine = fmax(worst_affine, fabs(got - affine));
+                }
+            }
+            CHECK_MSG(worst < 1e-5, "%s %s: |hook_normalized - (x - mean) / scale| up to %g (up to %g from x̂·w + b)",
+                      cfg->arch, nname, worst, worst_affine);
+        }
+        capture_free(c);
+
+        /* zeroing x̂ of ln1 leaves the norm's bias (LayerNorm) or nothing (RMSNorm) as the input of
+         * the attention: q = W_Q · b_ln1 + b_Q at every position */
+        CHECK(run_intervened(m, "blocks.0.ln1.hook_normalized", HS_OP_ZERO, -1, 0, NULL, "blocks.0.attn.hook_q", c,
+                             NULL) == TEST_PASS);
+        const hs_layer_weights *lw = &m->layers[0];
+        int hq = cfg->n_heads * cfg->d_head;
+        for (int n = 0; n < B * T; n++)
+            for (int o = 0; o < hq; o++) {
+                double want = lw->b_Q ? lw->b_Q[o] : 0;
+                for (int j = 0; j < d && lw->ln1_b; j++)
+                    want += (double)lw->W_Q[(size_t)o * d + j] * lw->ln1_b[j];
+                CHECK_NEAR(c->t[0].data[n * hq + o], want, 1e-5);
+            }
+        capture_free(c), free(c);
+        hs_model_close(m);
+    }
+    return TEST_PASS;
+}
+
 int test_forward_batch_embeds_and_bad_input(void)
 {
     hs_error err = {0};

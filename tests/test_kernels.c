@@ -130,6 +130,34 @@ int test_kernels_plain_values(void)
 
 /* GELU (tanh) twin: every float from -12 to 12 in steps of 1/1024, plus extremes; error relative
  * to max(|ref|, 1) — absolute near zero, where GELU itself is near zero. */
+/* The norm in two steps, as the forward pass runs it around hook_normalized (x̂ alone, then the
+ * gain and bias in place), is the one-step norm bit for bit, with and without a bias. */
+int test_kernels_norm_split_equals_fused(void)
+{
+    enum { N = 37, D = 53 };
+    static float x[N * D], w[D], b[D], mean[N], scale[N], fused[N * D], split[N * D];
+    unsigned seed = 11;
+    tiny_fill(x, N * D, 3.0f, &seed);
+    tiny_fill(w, D, 1.5f, &seed);
+    tiny_fill(b, D, 0.5f, &seed);
+    for (int rms = 0; rms < 2; rms++) {
+        if (rms)
+            hs_rmsnorm_stats(x, mean, scale, N, D, 1e-5f);
+        else
+            hs_layernorm_stats(x, mean, scale, N, D, 1e-5f);
+        for (int with_bias = 0; with_bias < 2; with_bias++) {
+            const float *bias = with_bias ? b : NULL;
+            hs_norm_apply(fused, x, mean, scale, w, bias, N, D);
+            hs_norm_apply(split, x, mean, scale, NULL, NULL, N, D);
+            for (int i = 0; i < N * D; i++)
+                CHECK_NEAR(split[i], (x[i] - mean[i / D]) / scale[i / D], 1e-5);
+            hs_norm_affine(split, w, bias, N, D);
+            CHECK_MSG(memcmp(split, fused, sizeof fused) == 0, "rms %d, bias %d", rms, with_bias);
+        }
+    }
+    return TEST_PASS;
+}
+
 int test_kernels_gelu_tanh(void)
 {
     int n = 24 * 1024 + 1;

@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "base/tensor_blob.h"
+#include "model/model.h"
 #include "store/fault_vfs.h"
 #include "store/store.h"
 
@@ -494,7 +495,8 @@ int test_store_migrate_v1(void)
     sqlite3_close(db);
 
     CHECK(hs_store_open(path, HS_STORE_READONLY, NULL, &s, &err) == HS_ERR_UNSUPPORTED && s == NULL);
-    CHECK_MSG(contains(err.msg, "schema version 1 is older than this headscope's (3)"), "%s", err.msg);
+    snprintf(buf, sizeof buf, "schema version 1 is older than this headscope's (%d)", HS_STORE_SCHEMA_VERSION);
+    CHECK_MSG(contains(err.msg, buf), "%s", err.msg);
 
     CHECK_OK(hs_store_open(path, HS_STORE_CREATE, NULL, &s, &err), &err);
     db = hs_store_db(s);
@@ -515,6 +517,199 @@ int test_store_migrate_v1(void)
     CHECK(sql_int(db, "SELECT (SELECT count(*) FROM analysis_runs) + (SELECT count(*) FROM logit_lens) + "
                       "(SELECT count(*) FROM dla)") == 0);
     hs_store_close(s);
+
+    /* the migrated schema is the one a new store gets */
+    join(fresh, sizeof fresh, dir, "fresh.db");
+    CHECK_OK(hs_store_open(fresh, HS_STORE_CREATE, NULL, &s, &err), &err);
+    hs_store_close(s);
+    const char *schema = "SELECT group_concat(name || ':' || sql, ';') FROM (SELECT name, sql FROM sqlite_master "
+                         "WHERE sql IS NOT NULL ORDER BY name)";
+    static char a[16384], b[16384];
+    db = raw_open(path, SQLITE_OPEN_READONLY);
+    CHECK(db);
+    sql_text(db, schema, a, sizeof a);
+    sqlite3_close(db);
+    db = raw_open(fresh, SQLITE_OPEN_READONLY);
+    CHECK(db);
+    sql_text(db, schema, b, sizeof b);
+    sqlite3_close(db);
+    CHECK(strlen(a) > 1000 && strcmp(a, b) == 0);
+    return TEST_PASS;
+}
+
+/* Observes every ln*.hook_normalized of a forward pass: x̂ [n_pos, d_model] per hook point, in
+ * pass order (ln1, ln2 of each layer, then ln_final), copied into xhat[i]. */
+typedef struct norm_capture {
+    int n, d;
+    float *xhat[16];
+} norm_capture;
+
+static hs_status capture_normalized(void *user, const hs_hook_point *hp, const hs_tensor *t)
+{
+    (void)hp;
+    norm_capture *c = user;
+    size_t n = (size_t)hs_tensor_numel(t);
+    if (c->n == 16 || !(c->xhat[c->n] = malloc(n * sizeof(float))))
+        return HS_ERR_NOMEM;
+    memcpy(c->xhat[c->n++], t->data, n * sizeof(float));
+    c->d = (int)t->shape[2];
+    return HS_OK;
+}
+
+/* The largest |stored - (x̂ · w + b)| and |stored - x̂| over a recorded [n_pos, d] row. */
+static void norm_distances(const void *blob, int len, const float *xhat, const float *w, const float *b, int d,
+                           double *to_affine, double *to_xhat)
+{
+    hs_blob_view v;
+    *to_affine = *to_xhat = INFINITY;
+    if (hs_blob_parse(blob, (size_t)len, &v) != 0 || v.ndim != 2 || v.shape[1] != d)
+        return;
+    *to_affine = *to_xhat = 0;
+    for (int64_t i = 0; i < v.numel; i++) {
+        double got = hs_blob_get(&v, i), x = xhat[i];
+        int j = (int)(i % d);
+        *to_affine = fmax(*to_affine, fabs(got - (x * w[j] + (b ? b[j] : 0))));
+        *to_xhat = fmax(*to_xhat, fabs(got - x));
+    }
+}
+
+/* A version-3 store written by headscope before hook_normalized became x̂ (tests/fixtures/store/v3.db:
+ * `headscope run` of the gpt2 parity fixture on v3_prompts.jsonl recording ln1/ln2/ln_final
+ * normalized, ln1.scale and resid_pre as f32). Its rows named *.hook_normalized hold x̂·w+b, which
+ * the migration cannot turn into x̂: it renames them *.hook_normalized_affine (and so in the run's
+ * options, so the same command records a new run instead of resuming this one under the new
+ * meaning), so that at version 4 a hook_normalized row always holds x̂. The renamed rows are
+ * checked to be x̂·w+b of the model (and not x̂), the new run's rows to be x̂; nothing else moves. */
+int test_store_migrate_v3_normalized(void)
+{
+    const char *dir = test_tmpdir();
+    char path[512], orig[512], fresh[512], buf[512], cmd[10240], out[4096];
+    hs_error err = {0};
+    hs_store *s = NULL;
+    join(path, sizeof path, dir, "v3.db");
+    join(orig, sizeof orig, dir, "orig.db");
+    CHECK(copy_db(test_src_path("tests/fixtures/store/v3.db"), path) == 0);
+    CHECK(copy_db(test_src_path("tests/fixtures/store/v3.db"), orig) == 0);
+    sqlite3 *db = raw_open(path, SQLITE_OPEN_READONLY);
+    CHECK(db && sql_int(db, "PRAGMA user_version") == 3);
+    CHECK(sql_int(db, "SELECT count(*) FROM activations WHERE hook LIKE '%.hook_normalized'") == 10);
+    sqlite3_close(db);
+
+    CHECK(hs_store_open(path, HS_STORE_READONLY, NULL, &s, &err) == HS_ERR_UNSUPPORTED && s == NULL);
+    snprintf(buf, sizeof buf, "schema version 3 is older than this headscope's (%d)", HS_STORE_SCHEMA_VERSION);
+    CHECK_MSG(contains(err.msg, buf), "%s", err.msg);
+
+    CHECK_OK(hs_store_open(path, HS_STORE_CREATE, NULL, &s, &err), &err);
+    db = hs_store_db(s);
+    CHECK(sql_int(db, "PRAGMA user_version") == 4 && HS_STORE_SCHEMA_VERSION == 4);
+    snprintf(cmd, sizeof cmd, "ATTACH '%s' AS orig", orig);
+    CHECK(sqlite3_exec(db, cmd, NULL, NULL, NULL) == SQLITE_OK);
+    /* every row is still there with its bytes; only the normalized ones have a new name */
+    CHECK(sql_int(db, "SELECT count(*) FROM activations") == 18);
+    CHECK(sql_int(db, "SELECT count(*) FROM activations WHERE hook LIKE '%.hook_normalized'") == 0);
+    CHECK(sql_int(db, "SELECT count(*) FROM activations a JOIN orig.activations o ON a.rowid = o.rowid "
+                      "WHERE a.data = o.data AND a.shape = o.shape AND a.layer IS o.layer AND "
+                      "a.prompt_id = o.prompt_id AND CASE WHEN o.hook LIKE '%.hook_normalized' "
+                      "THEN a.hook = o.hook || '_affine' ELSE a.hook = o.hook END") == 18);
+    CHECK(sql_int(db, "SELECT count(*) FROM activations WHERE hook = 'ln_final.hook_normalized_affine'") == 2);
+    CHECK(sql_int(db, "SELECT count(*) FROM runs r JOIN orig.runs o ON r.id = o.id WHERE r.options = "
+                      "replace(replace(replace(o.options, "
+                      "'\"ln1.hook_normalized\"', '\"ln1.hook_normalized_affine\"'), "
+                      "'\"ln2.hook_normalized\"', '\"ln2.hook_normalized_affine\"'), "
+                      "'\"ln_final.hook_normalized\"', '\"ln_final.hook_normalized_affine\"') "
+                      "AND r.options != o.options") == 1);
+    CHECK(sqlite3_exec(db, "DETACH orig", NULL, NULL, NULL) == SQLITE_OK);
+    hs_store_close(s);
+
+    /* the renamed rows are what the old code stored: x̂·w + b of the model, not x̂ */
+    hs_model *m = NULL;
+    CHECK_OK(hs_model_open(test_src_path("tests/fixtures/models/gpt2"), NULL, &m, &err), &err);
+    db = raw_open(path, SQLITE_OPEN_READONLY);
+    CHECK(db);
+    sqlite3_stmt *pr = NULL, *tok = NULL, *act = NULL;
+    CHECK(sqlite3_prepare_v2(db, "SELECT id FROM prompts WHERE run_id = 1 ORDER BY idx", -1, &pr, NULL) == SQLITE_OK);
+    CHECK(sqlite3_prepare_v2(db, "SELECT token_id FROM tokens WHERE prompt_id = ?1 ORDER BY pos", -1, &tok, NULL) ==
+          SQLITE_OK);
+    CHECK(sqlite3_prepare_v2(db, "SELECT data FROM activations WHERE prompt_id = ?1 AND hook = ?2 AND "
+                             "coalesce(layer, -1) = ?3", -1, &act, NULL) == SQLITE_OK);
+    int n_prompts = 0;
+    while (sqlite3_step(pr) == SQLITE_ROW) {
+        int32_t ids[64];
+        int n = 0;
+        sqlite3_reset(tok);
+        sqlite3_bind_int64(tok, 1, sqlite3_column_int64(pr, 0));
+        while (n < 64 && sqlite3_step(tok) == SQLITE_ROW)
+            ids[n++] = sqlite3_column_int(tok, 0);
+        norm_capture c = {0};
+        hs_hooks *h = NULL;
+        CHECK_OK(hs_hooks_new(&h, &err), &err);
+        CHECK_OK(hs_hooks_observe(h, "*.hook_normalized", capture_normalized, &c, &err), &err);
+        hs_batch batch = {.ids = ids, .n_batch = 1, .n_pos = n};
+        CHECK_OK(hs_forward(m, &batch, h, HS_BACKEND_CPU, NULL, &err), &err);
+        hs_hooks_free(h);
+        CHECK(c.n == 2 * m->cfg.n_layers + 1);
+        for (int i = 0; i < c.n; i++) {
+            int layer = i < c.n - 1 ? i / 2 : -1, ln2 = i < c.n - 1 && i % 2;
+            const char *hook = layer < 0 ? "ln_final.hook_normalized_affine"
+                               : ln2 ? "ln2.hook_normalized_affine" : "ln1.hook_normalized_affine";
+            const float *w = layer < 0 ? m->ln_f_w : ln2 ? m->layers[layer].ln2_w : m->layers[layer].ln1_w;
+            const float *b = layer < 0 ? m->ln_f_b : ln2 ? m->layers[layer].ln2_b : m->layers[layer].ln1_b;
+            sqlite3_reset(act);
+            sqlite3_bind_int64(act, 1, sqlite3_column_int64(pr, 0));
+            sqlite3_bind_text(act, 2, hook, -1, SQLITE_STATIC);
+            sqlite3_bind_int(act, 3, layer);
+            CHECK_MSG(sqlite3_step(act) == SQLITE_ROW, "no %s of layer %d", hook, layer);
+            double to_affine, to_xhat;
+            norm_distances(sqlite3_column_blob(act, 0), sqlite3_column_bytes(act, 0), c.xhat[i], w, b, c.d,
+                           &to_affine, &to_xhat);
+            CHECK_MSG(to_affine < 1e-5 && to_xhat > 0.1, "%s layer %d: %g from x̂·w+b, %g from x̂", hook, layer,
+                      to_affine, to_xhat);
+            free(c.xhat[i]);
+        }
+        n_prompts++;
+    }
+    CHECK(n_prompts == 2);
+    sqlite3_finalize(pr);
+    sqlite3_finalize(tok);
+    sqlite3_finalize(act);
+    sqlite3_close(db);
+    hs_model_close(m);
+
+    /* the same command again records a new run (its options no longer match the old one's), and
+     * its hook_normalized rows are x̂: per position mean 0 and mean square 1 - eps / scale² (LayerNorm) */
+    char model_dir[4096];
+    snprintf(model_dir, sizeof model_dir, "%s", test_src_path("tests/fixtures/models/gpt2"));
+    snprintf(cmd, sizeof cmd, "run --model '%s' --prompts '%s' --db '%s' --record "
+             "ln1.normalized,ln2.normalized,ln_final.normalized,ln1.scale,resid_pre --dtype f32 --no-summaries --quiet",
+             model_dir, test_src_path("tests/fixtures/store/v3_prompts.jsonl"), path);
+    CHECK_MSG(test_run_headscope(cmd, out, sizeof out) == 0, "%s", out);
+    CHECK_MSG(contains(out, "run 2: 2 prompts recorded"), "%s", out);
+    db = raw_open(path, SQLITE_OPEN_READONLY);
+    CHECK(db);
+    CHECK(sql_int(db, "SELECT count(*) FROM activations WHERE run_id = 2 AND hook LIKE '%.hook_normalized'") == 10);
+    CHECK(sql_int(db, "SELECT count(*) FROM activations WHERE hook LIKE '%_affine' AND run_id != 1") == 0);
+    sqlite3_stmt *rows = NULL;
+    CHECK(sqlite3_prepare_v2(db, "SELECT data FROM activations WHERE run_id = 2 AND hook LIKE '%.hook_normalized'",
+                             -1, &rows, NULL) == SQLITE_OK);
+    int n_rows = 0;
+    while (sqlite3_step(rows) == SQLITE_ROW) {
+        hs_blob_view v;
+        CHECK(hs_blob_parse(sqlite3_column_blob(rows, 0), (size_t)sqlite3_column_bytes(rows, 0), &v) == 0);
+        CHECK(v.ndim == 2);
+        for (int64_t p = 0; p < v.shape[0]; p++) {
+            double mean = 0, sq = 0;
+            for (int64_t j = 0; j < v.shape[1]; j++) {
+                double x = hs_blob_get(&v, p * v.shape[1] + j);
+                mean += x / (double)v.shape[1];
+                sq += x * x / (double)v.shape[1];
+            }
+            CHECK_MSG(fabs(mean) < 1e-5 && sq > 0.9 && sq < 1 + 1e-5, "mean %g, mean square %g", mean, sq);
+        }
+        n_rows++;
+    }
+    CHECK(n_rows == 10);
+    sqlite3_finalize(rows);
+    sqlite3_close(db);
 
     /* the migrated schema is the one a new store gets */
     join(fresh, sizeof fresh, dir, "fresh.db");

@@ -469,13 +469,10 @@ static void put_i32(unsigned char *p, int32_t v)
     memcpy(p, &v, 4);
 }
 
-int test_tokenizer_llama2c_bad_files(void)
+/* A valid 300-token llama2.c tokenizer.bin in buf (8192 bytes): <unk>, <s>, </s>, 256 byte tokens,
+ * then 41 one-letter pieces. Returns its length. */
+static size_t llama2c_300(unsigned char *buf)
 {
-    const char *dir = test_tmpdir();
-    char path[512];
-    snprintf(path, sizeof path, "%s/tokenizer.bin", dir);
-    /* a valid 300-token file: <unk>, <s>, </s>, 256 byte tokens, then 41 one-letter pieces */
-    unsigned char buf[8192];
     size_t n = 0;
     put_i32(buf, 6);
     n = 4;
@@ -490,14 +487,76 @@ int test_tokenizer_llama2c_bad_files(void)
         memcpy(buf + n + 8, piece, (size_t)len);
         n += 8 + (size_t)len;
     }
+    return n;
+}
+
+/* A llama2.c tokenizer.bin does not store its vocabulary size, but its records (score, length,
+ * piece) run back to back to the end of the file: with vocab_size_hint 0 the size is the number of
+ * records (a file that does not end on a record boundary is refused, naming the token); a hint
+ * > 0 is checked against the file as before. `headscope tokenize --tokenizer tok512.bin` works. */
+int test_tokenizer_llama2c_vocab_size_from_file(void)
+{
+    const char *dir = test_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/tokenizer.bin", dir);
+    static unsigned char buf[8192];
+    size_t n = llama2c_300(buf);
+    CHECK(write_file(path, buf, n));
+    hs_tokenizer *inferred = NULL, *hinted = NULL;
+    hs_error err = {0};
+    CHECK_OK(hs_tokenizer_open(path, 0, &inferred, &err), &err);
+    CHECK_OK(hs_tokenizer_open(path, 300, &hinted, &err), &err);
+    CHECK(hs_tokenizer_vocab_size(inferred) == 300 && hs_tokenizer_vocab_size(hinted) == 300);
+    int32_t *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+    CHECK_OK(hs_tokenizer_encode(inferred, "ABBA CAB", 8, 1, &a, &na, &err), &err);
+    CHECK_OK(hs_tokenizer_encode(hinted, "ABBA CAB", 8, 1, &b, &nb, &err), &err);
+    CHECK(na == nb && na > 3 && memcmp(a, b, na * sizeof *a) == 0);
+    free(a), free(b);
+    hs_tokenizer_close(inferred);
+    hs_tokenizer_close(hinted);
+
+    /* the file ends inside token 259's piece, or 3 bytes into the record of a token 300 */
+    size_t cut = 4 + 3 * 8 + 5 + 3 + 4 + 256 * 14 + 8;
+    CHECK(write_file(path, buf, cut));
+    static const char *const trunc[] = {"tokenizer.bin", "token 259", "past the end", NULL};
+    CHECK(expect_open_error(path, 0, HS_ERR_FORMAT, trunc) == TEST_PASS);
+    memset(buf + n, 0, 3);
+    CHECK(write_file(path, buf, n + 3));
+    static const char *const tail[] = {"tokenizer.bin", "token 300", NULL};
+    CHECK(expect_open_error(path, 0, HS_ERR_FORMAT, tail) == TEST_PASS);
+    static const char *const negative[] = {"vocab_size_hint", "-3", NULL};
+    CHECK(expect_open_error(path, -3, HS_ERR_ARG, negative) == TEST_PASS);
+
+    /* the command line, on the real stories260K tokenizer: the same ids as through its model */
+    const char *tok512 = test_shared_path("models/stories260K/tok512.bin");
+    if (!tok512)
+        return TEST_SKIP;
+    char cmd[4200], by_tok[256], by_model[256];
+    snprintf(cmd, sizeof cmd, "tokenize --tokenizer '%s' 'Once upon a time'", tok512);
+    CHECK_MSG(test_run_headscope(cmd, by_tok, sizeof by_tok) == 0, "%s", by_tok);
+    snprintf(cmd, sizeof cmd, "tokenize --model '%s' 'Once upon a time'",
+             test_shared_path("models/stories260K/stories260K.bin"));
+    CHECK_MSG(test_run_headscope(cmd, by_model, sizeof by_model) == 0, "%s", by_model);
+    CHECK_MSG(strcmp(by_tok, by_model) == 0 && strcmp(by_tok, "403 407 261 378\n") == 0, "%s vs %s", by_tok,
+              by_model);
+    return TEST_PASS;
+}
+
+int test_tokenizer_llama2c_bad_files(void)
+{
+    const char *dir = test_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/tokenizer.bin", dir);
+    unsigned char buf[8192];
+    size_t n = llama2c_300(buf);
     CHECK(write_file(path, buf, n));
     hs_tokenizer *tok = NULL;
     hs_error err = {0};
     CHECK_OK(hs_tokenizer_open(path, 300, &tok, &err), &err);
     hs_tokenizer_close(tok);
 
-    static const char *const hint[] = {"vocab_size_hint", "> 0", NULL};
-    CHECK(expect_open_error(path, 0, HS_ERR_ARG, hint) == TEST_PASS);
+    static const char *const hint[] = {"vocab_size_hint", "-3", NULL};
     CHECK(expect_open_error(path, -3, HS_ERR_ARG, hint) == TEST_PASS);
     static const char *const small_hint[] = {"tokenizer.bin", "vocab_size_hint 200", NULL};
     CHECK(expect_open_error(path, 200, HS_ERR_FORMAT, small_hint) == TEST_PASS);

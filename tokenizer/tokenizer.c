@@ -56,10 +56,10 @@ static int is_file(const char *dir, const char *name, char *path, size_t cap)
 
 static hs_status open_llama2c(hs_tokenizer *tok, const char *path, int vocab_size_hint, hs_error *err)
 {
-    if (vocab_size_hint <= 0)
+    if (vocab_size_hint < 0)
         return hs_fail(err, HS_ERR_ARG,
-                       "%s: a llama2.c tokenizer.bin does not store its vocabulary size: vocab_size_hint "
-                       "must be > 0 (got %d)", path, vocab_size_hint);
+                       "%s: vocab_size_hint must be the vocabulary size, or 0 to count the file's tokens (got %d)",
+                       path, vocab_size_hint);
     return hs_tok_load_llama2c(tok, path, vocab_size_hint, err);
 }
 

@@ -259,6 +259,7 @@ hs_status hs_tok_finish(hs_tokenizer *tok, const char *path, hs_error *err);
 /* Loaders: each fills a fresh tokenizer and names the file and field in any error. */
 hs_status hs_tok_load_hf(hs_tokenizer *tok, const char *json_path, hs_error *err);
 hs_status hs_tok_load_gpt2(hs_tokenizer *tok, const char *vocab_path, const char *merges_path, hs_error *err);
+/* vocab_size: the number of tokens, or 0 to take it from the file (the records run to its end) */
 hs_status hs_tok_load_llama2c(hs_tokenizer *tok, const char *path, int vocab_size, hs_error *err);
 /* Applies tokenizer_config.json beside `path` (a file) when present: add_bos_token, bos_token,
  * eos_token override what the tokenizer files said. */

@@ -2,7 +2,8 @@
  * decoding as llama2.c does it.
  *
  * File layout (little-endian): int32 max_token_length, then for each of the vocab_size tokens
- * (the file does not store the count): float32 score, int32 len, len bytes of piece (no NUL).
+ * (the file does not store the count): float32 score, int32 len, len bytes of piece (no NUL). The
+ * records run back to back to the end of the file, so the count is the number of records.
  * Encoding (llama2.c's encode()): a dummy-prefix space before non-empty text, each code point
  * looked up as a piece or else its bytes as ids byte + 3, then repeatedly the adjacent pair
  * whose concatenation is a piece with the highest score (leftmost on ties) is merged. That is
@@ -77,6 +78,23 @@ static hs_status build_merges(hs_bpe *b, const float *score, const int32_t *rank
     return HS_OK;
 }
 
+/* The number of whole records (score, length <= max_len, piece) from byte 4 on, at most `limit`;
+ * *whole is 1 when they end exactly at the end of the file. */
+static int32_t count_records(const hs_mapped_file *mf, int32_t max_len, int32_t limit, int *whole)
+{
+    size_t off = 4;
+    int32_t n = 0;
+    while (n < limit && mf->size - off >= 8) {
+        int32_t len = read_i32(mf->data + off + 4);
+        if (len < 0 || len > max_len || mf->size - off - 8 < (size_t)len)
+            break;
+        off += 8 + (size_t)len;
+        n++;
+    }
+    *whole = off == mf->size;
+    return n;
+}
+
 hs_status hs_tok_load_llama2c(hs_tokenizer *tok, const char *path, int vocab_size, hs_error *err)
 {
     hs_mapped_file mf = {0};
@@ -98,6 +116,21 @@ hs_status hs_tok_load_llama2c(hs_tokenizer *tok, const char *path, int vocab_siz
         st = hs_fail(err, HS_ERR_FORMAT, "%s: max_token_length is %d, must be > 0", path, max_len);
         goto done;
     }
+    int inferred = vocab_size == 0;
+    if (inferred) {
+        int whole;
+        vocab_size = count_records(&mf, max_len, HS_VOCAB_MAX_ID, &whole);
+        if (!whole)
+            vocab_size++; /* the loop below says what is wrong with the record after the whole ones */
+        if (vocab_size >= HS_VOCAB_MAX_ID) {
+            st = hs_fail(err, HS_ERR_FORMAT, "%s: more than %d tokens", path, HS_VOCAB_MAX_ID - 1);
+            goto done;
+        }
+        if (vocab_size == 0) {
+            st = hs_fail(err, HS_ERR_FORMAT, "%s: no tokens after max_token_length", path);
+            goto done;
+        }
+    }
     score = malloc((size_t)vocab_size * sizeof *score);
     rank = malloc((size_t)vocab_size * sizeof *rank);
     if (!score || !rank) {
@@ -107,8 +140,12 @@ hs_status hs_tok_load_llama2c(hs_tokenizer *tok, const char *path, int vocab_siz
     size_t off = 4;
     for (int32_t i = 0; i < vocab_size; i++) {
         if (mf.size - off < 8) {
-            st = hs_fail(err, HS_ERR_FORMAT, "%s: token %d: the file ends at byte %zu, before its score and "
-                         "length (is vocab_size_hint %d right?)", path, i, mf.size, vocab_size);
+            if (inferred)
+                st = hs_fail(err, HS_ERR_FORMAT, "%s: token %d: the file ends at byte %zu, inside its score and "
+                             "length", path, i, mf.size);
+            else
+                st = hs_fail(err, HS_ERR_FORMAT, "%s: token %d: the file ends at byte %zu, before its score and "
+                             "length (is vocab_size_hint %d right?)", path, i, mf.size, vocab_size);
             goto done;
         }
         score[i] = read_f32(mf.data + off);

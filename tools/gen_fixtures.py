@@ -25,7 +25,6 @@ value is HF's own float32 tensor):
     hook_embed                  HF: token-embedding module output
     hook_pos_embed              HF: wpe output, broadcast over batch (gpt2 only)
     blocks.L.hook_resid_pre     HF: decoder layer input
-    ln1/ln2/ln_final.hook_normalized  HF: norm module output (after gain and bias)
     attn.hook_q/k/v             HF: q_proj/k_proj/v_proj outputs; gpt2 c_attn output split in
                                 three; neox query_key_value output de-interleaved per head
     attn.hook_rot_q/rot_k       HF: the query/key that HF's eager attention function receives
@@ -45,6 +44,9 @@ Computed here in float64 from HF's own intermediate tensors and weights, because
 materialises them, then rounded to float32:
     ln*.hook_scale              LayerNorm: sqrt(mean((x - mean x)^2) + eps); RMSNorm:
                                 sqrt(mean(x^2) + eps); x = HF's norm input          [b, pos, 1]
+    ln*.hook_normalized         x̂ = (x - mean x) / scale (LayerNorm), x / scale (RMSNorm): the
+                                norm before its gain and bias, as TransformerLens's default
+                                (fold_ln: LayerNormPre / RMSNormPre) stores it      [b, pos, d_model]
     attn.hook_attn_scores       (rot_)q · (rot_)k * HF's scaling, GQA keys repeated, entries
                                 above the diagonal set to -inf (HF adds a large negative
                                 number instead; TL stores -inf)                    [b, h, q, k]
@@ -53,7 +55,7 @@ Self-checks before writing (the script fails if any does not hold; 2e-6 normalis
 scores) equals HF's pattern, masked pattern entries are exactly 0 and rows sum to 1, pattern · v
 equals z, rotary recomputed independently in float64 from hook_q/k equals rot_q/k (this pins
 the "rotate half" pairing over the first rotary dims), sum_h result + b_O equals attn_out,
-resid_mid equals resid_pre + attn_out, normalized equals (x - mean)/scale * w + b, no NaN.
+resid_mid equals resid_pre + attn_out, normalized * w + b equals HF's norm output, no NaN.
 It also reruns each model in float64 and prints, per hook kind, the normalised error of the
 float32 reference against float64: the float32 noise floor the C tolerances must sit above.
 """
@@ -221,6 +223,16 @@ def ln_scale64(norm, x):
     return torch.sqrt((x * x).mean(-1, keepdim=True) + eps)
 
 
+def ln_normalized64(norm, x):
+    """hook_normalized as TransformerLens's LayerNormPre / RMSNormPre define it (the norm with its
+    gain and bias folded into the next layer): x̂ = (x - mean x) / scale, or x / scale for RMSNorm,
+    in float64 from the norm's input x."""
+    xc = x.double()
+    if isinstance(norm, torch.nn.LayerNorm):
+        xc = xc - xc.mean(-1, keepdim=True)
+    return xc / ln_scale64(norm, x)
+
+
 class exact_float64:
     """For the float64 comparison run only: HF computes RMSNorm variance, softmax and rotary
     angles in float32 whatever the model dtype; this swaps in float64 versions of those three
@@ -314,11 +326,14 @@ def run_captured(model, ids):
         for ln_name, mod in (("ln1", A["ln1"](blk)), ("ln2", A["ln2"](blk))):
             def ln_in(x, P=P, ln_name=ln_name, mod=mod, L=L):
                 put(P + ln_name + ".hook_scale", ln_scale64(mod, x))
-                raw[L][ln_name + "_in"] = x.detach().clone()
+                put(P + ln_name + ".hook_normalized", ln_normalized64(mod, x))
                 if ln_name == "ln2" and A["sequential"]:
                     put(P + "hook_resid_mid", x)
             pre(mod, ln_in)
-            fwd(mod, lambda o, P=P, ln_name=ln_name: put(P + ln_name + ".hook_normalized", o))
+
+            def ln_out(o, L=L, ln_name=ln_name):   # for the self-check only: x̂·w + b
+                raw[L][ln_name + "_out"] = o.detach().clone()
+            fwd(mod, ln_out)
         attn = A["attn"](blk)
         if cfg.model_type == "gpt2":
             def qkv(o, P=P):
@@ -350,9 +365,12 @@ def run_captured(model, ids):
 
     def lnf_in(x):
         put("ln_final.hook_scale", ln_scale64(A["ln_final"], x))
-        raw["lnf_in"] = x.detach().clone()
+        put("ln_final.hook_normalized", ln_normalized64(A["ln_final"], x))
     pre(A["ln_final"], lnf_in)
-    fwd(A["ln_final"], lambda o: put("ln_final.hook_normalized", o))
+
+    def lnf_out(o):
+        raw["lnf_out"] = o.detach().clone()
+    fwd(A["ln_final"], lnf_out)
 
     # Wrap the module's eager attention to see the query/key it is handed (after rotary, before
     # GQA repetition), its scaling, and the weights it returns. "eager" resolves to this module
@@ -422,6 +440,13 @@ def self_check(name, acts, raw, A, cfg):
         a, b = a.double(), b.double()
         err = (a - b).abs().max().item() / max(b.abs().max().item(), 1e-6)
         assert err <= tol, f"{name}: self-check {tag}: normalised error {err:.3g} > {tol}"
+
+    def close_norm(tag, mod, xhat, out):
+        """x̂ with the norm's gain and bias applied is HF's own norm output."""
+        y = xhat.double() * mod.weight.double()
+        if getattr(mod, "bias", None) is not None:
+            y = y + mod.bias.double()
+        close(tag + " normalized * w + b", y, out, 2e-6)
     for k, v in acts.items():
         assert not torch.isnan(v).any(), f"{name}: {k} has NaN"
     for L, blk in enumerate(A["layers"]):
@@ -445,13 +470,8 @@ def self_check(name, acts, raw, A, cfg):
             close(P + "resid_mid", acts[P + "hook_resid_pre"].double() + acts[P + "hook_attn_out"].double(),
                   acts[P + "hook_resid_mid"], 2e-6)
         for ln_name, mod in (("ln1", A["ln1"](blk)), ("ln2", A["ln2"](blk))):
-            x = raw[L][ln_name + "_in"].double()
-            if isinstance(mod, torch.nn.LayerNorm):
-                x = x - x.mean(-1, keepdim=True)
-            y = x / acts[P + ln_name + ".hook_scale"] * mod.weight.double()
-            if getattr(mod, "bias", None) is not None:
-                y = y + mod.bias.double()
-            close(P + ln_name + " normalized", y, acts[P + ln_name + ".hook_normalized"], 2e-6)
+            close_norm(P + ln_name, mod, acts[P + ln_name + ".hook_normalized"], raw[L][ln_name + "_out"])
+    close_norm("ln_final", A["ln_final"], acts["ln_final.hook_normalized"], raw["lnf_out"])
 
 
 def write_safetensors(path, tensors, meta):
