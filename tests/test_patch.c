@@ -14,6 +14,7 @@
 #include "model/model.h"
 #include "model/safetensors.h"
 #include "tests/test.h"
+#include "tests/tiny_model.h"
 
 #define TL_TOL 1e-4
 
@@ -164,5 +165,115 @@ int test_patch_vs_transformer_lens(void)
     fprintf(stderr, "patch vs TransformerLens: %d grids, largest gap %.2g\n", n_grids, worst);
     hs_model_close(m);
     hs_st_close(ref);
+    return TEST_PASS;
+}
+
+/* ---------------------------------------------------------------- known answers */
+
+/* Identities on random tiny models of each architecture (GPT-2, Llama with grouped kv heads, NeoX
+ * with a parallel residual), on 3 pairs of 8 tokens whose corrupted prompt differs from the clean
+ * one only at position P:
+ *   - denoising resid_pre of layer 0 at P makes the whole input clean: 1 (KL 0); at any other
+ *     position, and at every layer before P (causal attention: the runs agree there), the patch
+ *     copies what is already there: 0; noising the same cells gives 0 at (0, P) and 1 elsewhere,
+ *     so denoise + noise = 1 at layer 0;
+ *   - a head whose value weights the test zeroed writes nothing: zero- or patch-ablating its z,
+ *     or its v, changes nothing: denoise 0, noise 1.
+ * "Exactly" is up to float rounding, which differs between a batched and a single pass: 1e-5. */
+#define KNOWN_TOL 1e-5
+#define P 5
+
+int test_patch_known_answers(void)
+{
+    static const tiny_kind kinds[] = {TINY_GPT2, TINY_LLAMA_GQA, TINY_NEOX_PARALLEL};
+    static const char *const kind_names[] = {"gpt2", "llama-gqa", "neox"};
+    hs_error err = {0};
+    for (int ki = 0; ki < 3; ki++) {
+        hs_model *m = tiny_model_new(kinds[ki], 7 + (unsigned)ki);
+        CHECK(m);
+        const hs_config *cfg = &m->cfg;
+        enum { B = 3, T = 8 };
+        int32_t clean[B][T], corr[B][T];
+        hs_patch_pair pairs[B];
+        unsigned seed = 11;
+        for (int b = 0; b < B; b++) {
+            for (int t = 0; t < T; t++)
+                clean[b][t] = corr[b][t] = (int32_t)((seed = seed * 1103515245u + 12345u) >> 16) % cfg->d_vocab;
+            corr[b][P] = (clean[b][P] + 1 + b) % cfg->d_vocab;
+            pairs[b] = (hs_patch_pair){.clean = clean[b], .corrupted = corr[b], .n = T, .answer = (int32_t)b,
+                                       .wrong = (int32_t)(b + 10), .name = "tiny pair"};
+        }
+        /* the disabled head: layer 1, kv head 1 (query head 1; in the GQA model query heads 2 and 3, h / group) */
+        const int L = 1, KVH = 1;
+        hs_layer_weights *w = &m->layers[L];
+        memset(w->W_V + (size_t)KVH * cfg->d_head * cfg->d_model, 0, (size_t)cfg->d_head * cfg->d_model * sizeof(float));
+        if (w->b_V)
+            memset(w->b_V + (size_t)KVH * cfg->d_head, 0, (size_t)cfg->d_head * sizeof(float));
+        int group = cfg->n_heads / cfg->n_kv_heads;
+        for (int d = 0; d < 2; d++) {
+            for (int a = 0; a < 2; a++) { /* patch, zero */
+                hs_patch_options opt = {.ablation = a ? HS_ABLATE_ZERO : HS_ABLATE_PATCH,
+                                        .direction = (hs_patch_direction)d};
+                opt.components[HS_PATCH_RESID_PRE] = opt.components[HS_PATCH_Z] = opt.components[HS_PATCH_V] = 1;
+                hs_patch_result res;
+                CHECK_OK(hs_patch_set_run(m, pairs, B, &opt, &res, &err), &err);
+                CHECK_MSG(fabs(res.ld_clean - res.ld_corrupted) > 1e-3, "%s: the pairs do not differ",
+                          kind_names[ki]);
+                double on = d == HS_PATCH_DENOISE ? 1 : 0, off = 1 - on;
+                const hs_patch_grid *g = &res.grids[HS_PATCH_Z];
+                for (int h = KVH * group; h < (KVH + 1) * group; h++)
+                    CHECK_MSG(fabs(g->logit_diff[L * cfg->n_heads + h] - off) < KNOWN_TOL,
+                              "%s %s %s: disabled head L%dH%d gives %.9f, not %g", kind_names[ki],
+                              hs_patch_direction_name(opt.direction), hs_patch_ablation_name(opt.ablation), L, h,
+                              g->logit_diff[L * cfg->n_heads + h], off);
+                g = &res.grids[HS_PATCH_V];
+                CHECK(g->shape.n_units == cfg->n_kv_heads);
+                CHECK_MSG(fabs(g->logit_diff[L * cfg->n_kv_heads + KVH] - off) < KNOWN_TOL, "%s: v of the disabled "
+                          "kv head gives %.9f", kind_names[ki], g->logit_diff[L * cfg->n_kv_heads + KVH]);
+                if (a == 0) {
+                    g = &res.grids[HS_PATCH_RESID_PRE];
+                    CHECK(g->shape.n_pos_cells == T && g->shape.n_units == 1);
+                    for (int l = 0; l < cfg->n_layers; l++)
+                        for (int t = 0; t < T; t++) {
+                            double v = g->logit_diff[l * T + t];
+                            double want = l == 0 ? (t == P ? on : off) : t < P ? off : NAN;
+                            if (!isnan(want))
+                                CHECK_MSG(fabs(v - want) < KNOWN_TOL, "%s %s: resid_pre [%d, %d] = %.9f, not %g",
+                                          kind_names[ki], hs_patch_direction_name(opt.direction), l, t, v, want);
+                        }
+                    if (d == HS_PATCH_DENOISE)
+                        CHECK_MSG(fabs(g->kl[P]) < KNOWN_TOL, "%s: KL at (0, P) %g", kind_names[ki], g->kl[P]);
+                }
+                hs_patch_result_free(&res);
+            }
+        }
+        hs_model_close(m);
+    }
+    return TEST_PASS;
+}
+
+/* Pairs the analysis must refuse, by name: clean and corrupted of different lengths, per-position
+ * grids over prompts of different lengths. */
+int test_patch_refuses_bad_pairs(void)
+{
+    hs_model *m = tiny_model_new(TINY_GPT2, 3);
+    CHECK(m);
+    hs_error err = {0};
+    int32_t a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {1, 2, 9, 4, 5, 6};
+    hs_patch_pair pairs[2] = {{.clean = a, .corrupted = b, .n = 6, .answer = 1, .wrong = 2, .name = "prompt 0 (x)"},
+                              {.clean = a, .corrupted = b, .n = 5, .answer = 1, .wrong = 2, .name = "prompt 1 (y)"}};
+    hs_patch_options opt = {.ablation = HS_ABLATE_PATCH};
+    opt.components[HS_PATCH_RESID_PRE] = 1;
+    hs_patch_result res;
+    CHECK(hs_patch_set_run(m, pairs, 2, &opt, &res, &err) == HS_ERR_ARG);
+    CHECK_MSG(strstr(err.msg, "prompt 1 (y) has 5 tokens") && strstr(err.msg, "one length"), "got: %s", err.msg);
+    opt.components[HS_PATCH_RESID_PRE] = 0;
+    opt.components[HS_PATCH_Z] = 1; /* over all positions the lengths may differ */
+    CHECK_OK(hs_patch_set_run(m, pairs, 2, &opt, &res, &err), &err);
+    hs_patch_result_free(&res);
+    pairs[0].answer = 99999;
+    CHECK(hs_patch_set_run(m, pairs, 2, &opt, &res, &err) == HS_ERR_RANGE);
+    CHECK_MSG(strstr(err.msg, "prompt 0 (x)"), "got: %s", err.msg);
+    hs_model_close(m);
     return TEST_PASS;
 }
