@@ -277,3 +277,183 @@ int test_patch_refuses_bad_pairs(void)
     hs_model_close(m);
     return TEST_PASS;
 }
+
+/* ---------------------------------------------------------------- the command line */
+
+static double q_double(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    double v = NAN;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = sqlite3_column_double(st, 0);
+    else
+        fprintf(stderr, "query gave nothing: %s (%s)\n", sql, sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    CHECK(f);
+    fputs(text, f);
+    CHECK(fclose(f) == 0);
+    return TEST_PASS;
+}
+
+/* Two IOI pairs of one template on models/tasks-4l whose corrupted prompt names the other person
+ * as S2: one differing position, where denoising resid_pre of layer 0 gives 1 and noising it 0;
+ * patch_grid, head_scores and analysis_runs agree with each other; a rerun replaces the rows. */
+int test_patch_cli(void)
+{
+    char model_dir[4096], prompts[600], db_path[600], args[6000], out[8192];
+    const char *dir = test_tmpdir();
+    snprintf(model_dir, sizeof model_dir, "%s", test_src_path("models/tasks-4l"));
+    snprintf(prompts, sizeof prompts, "%s/ioi.jsonl", dir);
+    snprintf(db_path, sizeof db_path, "%s/ioi.db", dir);
+    static const char *const clean[2] = {"When Mary and John went to the store, John gave a drink to",
+                                         "When Tom and Kate went to the store, Kate gave a drink to"};
+    static const char *const corrupted[2] = {"When Mary and John went to the store, Mary gave a drink to",
+                                             "When Tom and Kate went to the store, Tom gave a drink to"};
+    char set[2048];
+    snprintf(set, sizeof set,
+             "{\"id\": \"mj\", \"clean\": \"%s\", \"corrupted\": \"%s\", \"answer\": \" Mary\", \"wrong\": \" John\"}\n"
+             "{\"id\": \"tk\", \"clean\": \"%s\", \"corrupted\": \"%s\", \"answer\": \" Tom\", \"wrong\": \" Kate\"}\n",
+             clean[0], corrupted[0], clean[1], corrupted[1]);
+    CHECK(write_file(prompts, set) == TEST_PASS);
+    /* the one position where the pairs differ, from the model's own tokenizer */
+    hs_model *m = NULL;
+    hs_error err = {0};
+    CHECK_OK(hs_model_open(model_dir, NULL, &m, &err), &err);
+    int diff_pos = -1, n_pos = 0;
+    for (int i = 0; i < 2; i++) {
+        int32_t *a = NULL, *b = NULL;
+        size_t na = 0, nb = 0;
+        CHECK_OK(hs_tokenizer_encode(hs_model_tokenizer(m), clean[i], strlen(clean[i]), 1, &a, &na, &err), &err);
+        CHECK_OK(hs_tokenizer_encode(hs_model_tokenizer(m), corrupted[i], strlen(corrupted[i]), 1, &b, &nb, &err),
+                 &err);
+        CHECK(na == nb && (n_pos == 0 || (int)na == n_pos));
+        n_pos = (int)na;
+        int n_diff = 0;
+        for (size_t t = 0; t < na; t++)
+            if (a[t] != b[t])
+                n_diff++, diff_pos = (int)t;
+        CHECK(n_diff == 1);
+        free(a);
+        free(b);
+    }
+    int L = m->cfg.n_layers, H = m->cfg.n_heads;
+    hs_model_close(m);
+
+    snprintf(args, sizeof args, "run --model '%s' --prompts '%s' --db '%s' --quiet --record z --no-summaries",
+             model_dir, prompts, db_path);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    snprintf(args, sizeof args, "analyze patch --db '%s' --component z --component resid_pre --metric logit_diff,kl",
+             db_path);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    CHECK_MSG(strstr(out, "2 prompt pairs") && strstr(out, "denoise_patch_logit_diff"), "%s", out);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM patch_grid WHERE component = 'resid_pre' AND metric = "
+             "'denoise_patch_logit_diff' AND head IS NULL AND pos IS NOT NULL");
+    CHECK(q_double(db, sql) == L * n_pos);
+    CHECK(q_double(db, "SELECT count(*) FROM patch_grid WHERE component = 'z' AND pos IS NULL AND head IS NOT NULL "
+                       "AND metric = 'denoise_patch_kl'") == L * H);
+    snprintf(sql, sizeof sql, "SELECT value FROM patch_grid WHERE component = 'resid_pre' AND layer = 0 AND pos = %d "
+             "AND metric = 'denoise_patch_logit_diff'", diff_pos);
+    double v = q_double(db, sql);
+    CHECK_MSG(fabs(v - 1) < 1e-4, "resid_pre [0, %d] = %.9f", diff_pos, v);
+    snprintf(sql, sizeof sql, "SELECT max(abs(value)) FROM patch_grid WHERE component = 'resid_pre' AND layer = 0 "
+             "AND pos != %d AND metric = 'denoise_patch_logit_diff'", diff_pos);
+    CHECK_MSG(q_double(db, sql) < 1e-4, "resid_pre layer 0 off the differing position: %g", q_double(db, sql));
+    /* head_scores holds the all-position head grid, cell for cell */
+    CHECK(q_double(db, "SELECT count(*) FROM head_scores h JOIN patch_grid g ON g.run_id = h.run_id AND "
+                       "g.layer = h.layer AND g.head = h.head AND g.component = 'z' AND g.pos IS NULL AND "
+                       "g.metric = 'denoise_patch_logit_diff' WHERE h.analysis = 'patch' AND "
+                       "h.metric = 'z_denoise_patch_logit_diff' AND h.prompt_id IS NULL AND h.value = g.value") ==
+          L * H);
+    CHECK(q_double(db, "SELECT count(*) FROM analysis_runs WHERE analysis = 'patch' AND options LIKE "
+                       "'%\"resid_pre\"%' AND options LIKE '%\"denoise\"%' AND finished_at IS NOT NULL") == 1);
+    sqlite3_close(db);
+
+    /* noising replaces every row: the same cell now gives 0, and only noise rows are left */
+    snprintf(args, sizeof args, "analyze patch --db '%s' --component resid_pre --direction noise --quiet", db_path);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    CHECK(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    snprintf(sql, sizeof sql, "SELECT value FROM patch_grid WHERE component = 'resid_pre' AND layer = 0 AND pos = %d "
+             "AND metric = 'noise_patch_logit_diff'", diff_pos);
+    v = q_double(db, sql);
+    CHECK_MSG(fabs(v) < 1e-4, "noised resid_pre [0, %d] = %.9f", diff_pos, v);
+    CHECK(q_double(db, "SELECT count(*) FROM patch_grid WHERE metric NOT LIKE 'noise_%'") == 0);
+    CHECK(q_double(db, "SELECT count(*) FROM head_scores WHERE analysis = 'patch'") == 0);
+    CHECK(q_double(db, "SELECT count(*) FROM analysis_runs WHERE analysis = 'patch'") == 1);
+    sqlite3_close(db);
+
+    /* the command line's refusals */
+    CHECK(test_run_headscope("analyze patch --help", out, sizeof out) == 0);
+    CHECK_MSG(strstr(out, "normalised mean") && strstr(out, "resample"), "%s", out);
+    snprintf(args, sizeof args, "analyze patch --db '%s' --component zz", db_path);
+    CHECK(test_run_headscope(args, out, sizeof out) == 2);
+    CHECK_MSG(strstr(out, "unknown component 'zz'"), "%s", out);
+    snprintf(args, sizeof args, "analyze patch --db '%s/none.db'", dir);
+    CHECK(test_run_headscope(args, out, sizeof out) == 1);
+    CHECK_MSG(strstr(out, "no such store"), "%s", out);
+    return TEST_PASS;
+}
+
+/* Runs a one-prompt set through `headscope run` and `analyze patch`; returns the exit status of the
+ * analysis with its output in out. */
+static int patch_one(const char *dir, const char *name, const char *line, const char *extra, char *out, size_t cap)
+{
+    char prompts[600], db_path[600], args[6000];
+    snprintf(prompts, sizeof prompts, "%s/%s.jsonl", dir, name);
+    snprintf(db_path, sizeof db_path, "%s/%s.db", dir, name);
+    if (write_file(prompts, line) != TEST_PASS)
+        return -1;
+    snprintf(args, sizeof args, "run --model '%s' --prompts '%s' --db '%s' --quiet --record z --no-summaries",
+             test_src_path("models/tasks-4l"), prompts, db_path);
+    if (test_run_headscope(args, out, cap) != 0)
+        return -1;
+    snprintf(args, sizeof args, "analyze patch --db '%s' %s", db_path, extra);
+    return test_run_headscope(args, out, cap);
+}
+
+/* Prompts that cannot be patched are refused by index and id, and nothing is written. */
+int test_patch_cli_bad_input(void)
+{
+    char out[8192];
+    const char *dir = test_tmpdir();
+    CHECK(patch_one(dir, "nocorr", "{\"id\": \"plain\", \"text\": \"When Mary and John went to the store, John gave a "
+                    "drink to\", \"answer\": \" Mary\", \"wrong\": \" John\"}\n", "", out, sizeof out) == 1);
+    CHECK_MSG(strstr(out, "prompt 0 (plain) has no \"corrupted\" field"), "%s", out);
+    CHECK(patch_one(dir, "nowrong", "{\"id\": \"w\", \"clean\": \"When Mary and John went to the store, John gave a "
+                    "drink to\", \"corrupted\": \"When Mary and John went to the store, Mary gave a drink to\", "
+                    "\"answer\": \" Mary\"}\n", "", out, sizeof out) == 1);
+    CHECK_MSG(strstr(out, "prompt 0 (w) has no \"wrong\" field"), "%s", out);
+    CHECK(patch_one(dir, "length", "{\"id\": \"len\", \"clean\": \"When Mary and John went to the store, John gave a "
+                    "drink to\", \"corrupted\": \"When Mary and John went to the big store, Mary gave a drink to\", "
+                    "\"answer\": \" Mary\", \"wrong\": \" John\"}\n", "", out, sizeof out) == 1);
+    CHECK_MSG(strstr(out, "prompt 0 (len): the clean prompt has") && strstr(out, "tokens and the corrupted one"),
+              "%s", out);
+    CHECK(patch_one(dir, "twolen", "{\"id\": \"a\", \"clean\": \"When Mary and John went to the store, John gave a "
+                    "drink to\", \"corrupted\": \"When Mary and John went to the store, Mary gave a drink to\", "
+                    "\"answer\": \" Mary\", \"wrong\": \" John\"}\n{\"id\": \"b\", \"clean\": \"Then Mary and John "
+                    "went to the big store, John gave a drink to\", \"corrupted\": \"Then Mary and John went to the "
+                    "big store, Mary gave a drink to\", \"answer\": \" Mary\", \"wrong\": \" John\"}\n",
+                    "--component resid_pre", out, sizeof out) == 1);
+    CHECK_MSG(strstr(out, "prompt 1 (b) has") && strstr(out, "one length"), "%s", out);
+    char db_path[600];
+    snprintf(db_path, sizeof db_path, "%s/twolen.db", dir);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    CHECK(q_double(db, "SELECT count(*) FROM patch_grid") == 0);
+    CHECK(q_double(db, "SELECT count(*) FROM analysis_runs WHERE analysis = 'patch'") == 0);
+    sqlite3_close(db);
+    /* over all positions the two lengths are fine */
+    char args[1200];
+    snprintf(args, sizeof args, "analyze patch --db '%s' --component z,attn_out --quiet", db_path);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    return TEST_PASS;
+}
