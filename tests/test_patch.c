@@ -378,6 +378,25 @@ int test_patch_cli(void)
                        "'%\"resid_pre\"%' AND options LIKE '%\"denoise\"%' AND finished_at IS NOT NULL") == 1);
     sqlite3_close(db);
 
+    /* the report draws the [layer, pos] grids in its patching section, the [layer, head] ones with
+     * their registered (unbounded) definition in the per-analysis section */
+    snprintf(args, sizeof args, "report --db '%s' --out '%s/report'", db_path, dir);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    char index[700];
+    snprintf(index, sizeof index, "%s/report/index.html", dir);
+    FILE *f = fopen(index, "r");
+    CHECK(f);
+    static char html[1 << 20];
+    size_t n_html = fread(html, 1, sizeof html - 1, f);
+    fclose(f);
+    html[n_html] = 0;
+    CHECK(strstr(html, "id=\"run-1-patch\"") && strstr(html, "patch-resid_pre-denoise_patch_logit_diff-run1") &&
+          strstr(html, "patch-resid_pre-denoise_patch_kl-run1"));
+    CHECK(strstr(html, "Activation patching: normalised logit difference") &&
+          strstr(html, "Activation patching: KL to the clean output") &&
+          !strstr(html, "No definition is registered"));
+    CHECK(!strstr(html, "patch-z-denoise_patch_logit_diff-run1")); /* head grids are drawn once, from head_scores */
+
     /* noising replaces every row: the same cell now gives 0, and only noise rows are left */
     snprintf(args, sizeof args, "analyze patch --db '%s' --component resid_pre --direction noise --quiet", db_path);
     CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
