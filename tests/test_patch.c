@@ -1,7 +1,8 @@
 /* test_patch.c — activation patching: every grid against TransformerLens's own patching functions
- * on the gpt2 parity fixture (tests/fixtures/patch/, regenerate with python3 tools/gen_patch_ref.py),
- * identities whose answer is known (a residual position that carries the whole difference, a head
- * that writes nothing), and `headscope analyze patch` end to end, with its refusals. */
+ * on the gpt2, llama (grouped kv heads) and neox parity fixtures (tests/fixtures/patch/, regenerate
+ * with python3 tools/gen_patch_ref.py), identities whose answer is known (a residual position that
+ * carries the whole difference, a head that writes nothing), and `headscope analyze patch` end to
+ * end, with its refusals and its report section. */
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -91,15 +92,15 @@ static int load_pairs(const hs_st_archive *ref, ref_pairs *rp)
     return TEST_PASS;
 }
 
-/* Every grid of the fixture (2 directions x 3 ablations x 2 metrics x 10 grids) within TL_TOL. */
-int test_patch_vs_transformer_lens(void)
+/* Every grid of one fixture (2 directions x 3 ablations x 2 metrics x 10 grids) within TL_TOL. */
+static int patch_vs_tl(const char *fixture)
 {
     char path[4200];
-    snprintf(path, sizeof path, "%s/gpt2.safetensors", test_src_path("tests/fixtures/patch"));
+    snprintf(path, sizeof path, "%s/%s.safetensors", test_src_path("tests/fixtures/patch"), fixture);
     hs_st_archive *ref = NULL;
     hs_error err = {0};
     CHECK_OK(hs_st_open(path, &ref, &err), &err);
-    hs_model *m = open_fixture("gpt2");
+    hs_model *m = open_fixture(fixture);
     CHECK(m);
     ref_pairs rp;
     CHECK(load_pairs(ref, &rp) == TEST_PASS);
@@ -145,7 +146,7 @@ int test_patch_vs_transformer_lens(void)
                         const hs_st_tensor *t = ref_find(ref, name, HS_DTYPE_F32, (size_t)cells);
                         CHECK_MSG(t, "%s", name);
                         double gap = grid_gap(metric ? pg->kl : pg->logit_diff, t->data, &pg->shape);
-                        CHECK_MSG(gap <= TL_TOL, "%s: largest gap to TransformerLens %.3g", name, gap);
+                        CHECK_MSG(gap <= TL_TOL, "%s %s: largest gap to TransformerLens %.3g", fixture, name, gap);
                         worst = gap > worst ? gap : worst;
                         n_grids++;
                     }
@@ -162,9 +163,19 @@ int test_patch_vs_transformer_lens(void)
         float theirs[2] = {0.5f, 0.2502f};
         CHECK(grid_gap(ours, theirs, &g1) > TL_TOL);
     }
-    fprintf(stderr, "patch vs TransformerLens: %d grids, largest gap %.2g\n", n_grids, worst);
+    fprintf(stderr, "patch vs TransformerLens, %s: %d grids, largest gap %.2g\n", fixture, n_grids, worst);
     hs_model_close(m);
     hs_st_close(ref);
+    return TEST_PASS;
+}
+
+/* GPT-2, Llama with grouped kv heads (k and v grids [layer, kv_head]), NeoX with a parallel residual
+ * and partial rotary. */
+int test_patch_vs_transformer_lens(void)
+{
+    static const char *const fixtures[] = {"gpt2", "llama", "neox"};
+    for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++)
+        CHECK(patch_vs_tl(fixtures[i]) == TEST_PASS);
     return TEST_PASS;
 }
 

@@ -4,11 +4,14 @@ output is committed and tests/test_patch.c compares with it).
 
 Run it from the repository root:
 
-    python3 tools/gen_patch_ref.py             # writes tests/fixtures/patch/gpt2.safetensors
+    python3 tools/gen_patch_ref.py             # writes tests/fixtures/patch/<fixture>.safetensors
+    python3 tools/gen_patch_ref.py llama       # only these fixtures
 
-Needs torch, transformers, safetensors and transformer_lens (4.x). It boots the gpt2 parity fixture
-(tests/fixtures/models/gpt2, random weights, no tokenizer) with TransformerBridge and compatibility
-mode without any weight processing, so its hooks hold what headscope's hold. From the fixture's own
+Needs torch, transformers, safetensors and transformer_lens (4.x). It boots each parity fixture
+(tests/fixtures/models/{gpt2,llama,neox}, random weights, no tokenizer) with TransformerBridge and
+compatibility mode without any weight processing, so its hooks hold what headscope's hold. The llama
+fixture has grouped-query attention (4 query heads, 2 kv heads): TransformerLens's k and v patching
+then sweeps n_key_value_heads, indexing the kv head itself, as headscope does. From the fixture's own
 input_ids it makes B = 4 clean prompts of T tokens and their corrupted twins (two positions changed
 in each, one of them shared by all four at position 2, a seeded draw), and a seeded answer / wrong
 pair per prompt. Every grid is TransformerLens's own patching code (transformer_lens.patching:
@@ -43,6 +46,7 @@ from safetensors.torch import load_file, save_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 B = 4
+FIXTURES = ["gpt2", "llama", "neox"]
 
 
 def dummy_tokenizer():
@@ -148,5 +152,5 @@ def generate(name):
 
 
 if __name__ == "__main__":
-    for n in sys.argv[1:] or ["gpt2"]:
+    for n in sys.argv[1:] or FIXTURES:
         generate(n)
