@@ -263,6 +263,139 @@ int test_patch_known_answers(void)
     return TEST_PASS;
 }
 
+/* The batched passes against a plain twin: one unbatched pass per cell with the test's own
+ * intervention (and, for a head at every position, the built-in HS_OP_REPLACE), on a 20-token
+ * prompt whose per-position z grid (4 heads x 20 positions = 80 cells a layer) spans two batches of
+ * at most 64 rows. Also: with every clean prompt the same, mean and resample ablation are the patch. */
+typedef struct twin_state {
+    int unit, pos, unit_width, width, n_pos; /* pos -1: every position */
+    const float *src;                        /* [n_pos, width] */
+} twin_state;
+
+static hs_status twin_intervene(void *user, const hs_hook_point *hp, hs_tensor *t)
+{
+    (void)hp;
+    const twin_state *ts = user;
+    for (int p = 0; p < ts->n_pos; p++)
+        if (ts->pos < 0 || p == ts->pos)
+            for (int j = 0; j < ts->unit_width; j++) {
+                size_t i = (size_t)p * ts->width + (size_t)ts->unit * ts->unit_width + j;
+                t->data[i] = ts->src[i];
+            }
+    return HS_OK;
+}
+
+static double twin_ld(const hs_model *m, const int32_t *ids, int n, hs_hooks *hooks, int32_t a, int32_t w)
+{
+    float *logits = malloc((size_t)n * m->cfg.d_vocab * sizeof *logits);
+    hs_error err = {0};
+    hs_batch batch = {.ids = ids, .n_batch = 1, .n_pos = n};
+    double ld = NAN;
+    if (logits && hs_forward(m, &batch, hooks, HS_BACKEND_REFERENCE, logits, &err) == HS_OK) {
+        const float *last = logits + (size_t)(n - 1) * m->cfg.d_vocab;
+        ld = (double)last[a] - (double)last[w];
+    }
+    free(logits);
+    return ld;
+}
+
+int test_patch_batched_vs_single(void)
+{
+    hs_model *m = tiny_model_new(TINY_LLAMA_GQA, 5);
+    CHECK(m);
+    const hs_config *cfg = &m->cfg;
+    enum { T = 20 };
+    int32_t clean[T], corr[T];
+    for (int t = 0; t < T; t++)
+        clean[t] = corr[t] = (int32_t)((t * 7 + 3) % cfg->d_vocab);
+    corr[4] = (clean[4] + 5) % cfg->d_vocab;
+    corr[13] = (clean[13] + 9) % cfg->d_vocab;
+    hs_error err = {0};
+    int want[HS_PATCH_COMPONENT_COUNT] = {0};
+    want[HS_PATCH_Z] = want[HS_PATCH_K] = want[HS_PATCH_RESID_PRE] = 1;
+    hs_patch_cache cc[HS_PATCH_COMPONENT_COUNT];
+    CHECK_OK(hs_patch_capture(m, clean, T, want, cc, NULL, &err), &err);
+    hs_patch_target tg = {.answer = 1, .wrong = 2};
+    static const struct {
+        hs_patch_component c;
+        int per_position;
+    } cases[] = {{HS_PATCH_Z, 1}, {HS_PATCH_Z, 0}, {HS_PATCH_K, 1}, {HS_PATCH_RESID_PRE, 1}};
+    double worst = 0;
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        hs_patch_grid_shape g;
+        CHECK_OK(hs_patch_grid_shape_of(m, cases[ci].c, cases[ci].per_position, T, &g, &err), &err);
+        int cells = hs_patch_grid_cells(&g);
+        double *ld = malloc((size_t)cells * sizeof *ld);
+        CHECK(ld);
+        CHECK_OK(hs_patch_cells(m, cases[ci].c, cases[ci].per_position, corr, T, &cc[cases[ci].c], &tg, ld, NULL,
+                                &err), &err);
+        for (int k = 0; k < cells; k++) {
+            int layer = k / (g.n_units * g.n_pos_cells), unit = k / g.n_pos_cells % g.n_units;
+            twin_state ts = {.unit = unit, .pos = g.per_position ? k % g.n_pos_cells : -1,
+                             .unit_width = g.unit_width, .width = g.width, .n_pos = T,
+                             .src = cc[cases[ci].c].data + (size_t)layer * T * g.width};
+            hs_hook_point hp = {.kind = cases[ci].c == HS_PATCH_Z ? HS_HOOK_Z
+                                        : cases[ci].c == HS_PATCH_K ? HS_HOOK_K : HS_HOOK_RESID_PRE,
+                                .layer = layer};
+            char name[64];
+            hs_hook_point_name(&hp, name, sizeof name);
+            hs_hooks *hooks = NULL;
+            CHECK_OK(hs_hooks_new(&hooks, &err), &err);
+            if (!g.per_position) { /* the built-in replace of one head's slice [pos, d_head] */
+                float *vals = malloc((size_t)T * g.unit_width * sizeof *vals);
+                CHECK(vals);
+                for (int p = 0; p < T; p++)
+                    memcpy(vals + (size_t)p * g.unit_width, ts.src + (size_t)p * g.width + (size_t)unit * g.unit_width,
+                           (size_t)g.unit_width * sizeof(float));
+                hs_tensor tv = {.data = vals, .ndim = 2, .shape = {T, g.unit_width}};
+                CHECK_OK(hs_hooks_intervene(hooks, name, HS_OP_REPLACE, unit, 0, &tv, &err), &err);
+                free(vals);
+            } else {
+                CHECK_OK(hs_hooks_intervene_fn(hooks, name, twin_intervene, &ts, &err), &err);
+            }
+            double want_ld = twin_ld(m, corr, T, hooks, tg.answer, tg.wrong);
+            hs_hooks_free(hooks);
+            double d = fabs(ld[k] - want_ld);
+            CHECK_MSG(d < 1e-4 * (1 + fabs(want_ld)), "%s cell %d: batched %.7f, single %.7f",
+                      hs_patch_component_name(cases[ci].c), k, ld[k], want_ld);
+            worst = d > worst ? d : worst;
+        }
+        free(ld);
+    }
+    fprintf(stderr, "batched vs single passes: largest gap %.2g\n", worst);
+    for (int c = 0; c < HS_PATCH_COMPONENT_COUNT; c++)
+        hs_patch_cache_free(&cc[c]);
+
+    /* every clean prompt the same: the set's mean and another prompt's activation are the clean one */
+    int32_t corr2[T];
+    memcpy(corr2, corr, sizeof corr2);
+    corr2[9] = (clean[9] + 3) % cfg->d_vocab;
+    hs_patch_pair pairs[3] = {{.clean = clean, .corrupted = corr, .n = T, .answer = 1, .wrong = 2, .name = "a"},
+                              {.clean = clean, .corrupted = corr2, .n = T, .answer = 1, .wrong = 2, .name = "b"},
+                              {.clean = clean, .corrupted = corr, .n = T, .answer = 1, .wrong = 2, .name = "c"}};
+    hs_patch_result base, other;
+    hs_patch_options opt = {.ablation = HS_ABLATE_PATCH, .seed = 3};
+    opt.components[HS_PATCH_Z] = opt.components[HS_PATCH_RESID_PRE] = 1;
+    CHECK_OK(hs_patch_set_run(m, pairs, 3, &opt, &base, &err), &err);
+    for (int a = HS_ABLATE_MEAN; a <= HS_ABLATE_RESAMPLE; a++) {
+        opt.ablation = (hs_patch_ablation)a;
+        CHECK_OK(hs_patch_set_run(m, pairs, 3, &opt, &other, &err), &err);
+        for (int c = 0; c < HS_PATCH_COMPONENT_COUNT; c++) {
+            if (!base.grids[c].logit_diff)
+                continue;
+            for (int k = 0; k < hs_patch_grid_cells(&base.grids[c].shape); k++)
+                CHECK_MSG(fabs(base.grids[c].logit_diff[k] - other.grids[c].logit_diff[k]) < 1e-5,
+                          "%s %s cell %d: %.7f vs patch %.7f", hs_patch_ablation_name(opt.ablation),
+                          hs_patch_component_name((hs_patch_component)c), k, other.grids[c].logit_diff[k],
+                          base.grids[c].logit_diff[k]);
+        }
+        hs_patch_result_free(&other);
+    }
+    hs_patch_result_free(&base);
+    hs_model_close(m);
+    return TEST_PASS;
+}
+
 /* Pairs the analysis must refuse, by name: clean and corrupted of different lengths, per-position
  * grids over prompts of different lengths. */
 int test_patch_refuses_bad_pairs(void)
