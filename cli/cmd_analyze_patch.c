@@ -81,7 +81,8 @@ static int parse_components(const char *arg, int *components)
     return 0;
 }
 
-/* Per component and metric, the three cells with the largest effect: the largest |logit_diff|,
+/* Per component and metric, the three cells with the largest effect: denoising, the largest
+ * |logit_diff| (the most restored); noising, the largest |1 - logit_diff| (the most destroyed);
  * the smallest KL (the patch that brings the output closest to the clean one). */
 static void print_summary(const char *db_path, int64_t run_id)
 {
@@ -95,7 +96,8 @@ static void print_summary(const char *db_path, int64_t run_id)
                       "coalesce('H' || head, '') || coalesce(' pos ' || pos, '') || ' ' || printf('%+.3f', value) "
                       "AS cell FROM patch_grid q WHERE q.run_id = g.run_id AND q.component = g.component AND "
                       "q.metric = g.metric AND value IS NOT NULL ORDER BY CASE WHEN q.metric LIKE '%\\_kl' ESCAPE '\\' "
-                      "THEN value ELSE -abs(value) END LIMIT 3)) "
+                      "THEN value WHEN q.metric LIKE 'noise\\_%' ESCAPE '\\' THEN -abs(1 - value) "
+                      "ELSE -abs(value) END LIMIT 3)) "
                       "FROM patch_grid g WHERE run_id = ?1 GROUP BY component, metric ORDER BY min(rowid)";
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, run_id);
@@ -222,7 +224,7 @@ int cmd_analyze_patch(int argc, char **argv)
     printf("headscope " CMD ": %s run %lld: %d prompt pairs, mean logit difference clean %.4f, corrupted %.4f; "
            "%lld cells (%s)\n", req.db_path, (long long)res.run_id, res.n_prompts, res.ld_clean, res.ld_corrupted,
            (long long)res.n_cells, res.options_json);
-    printf("largest effects per component (logit_diff: largest |value|; kl: smallest):\n");
+    printf("largest effects per component (denoise: largest |value|; noise: largest |1 - value|; kl: smallest):\n");
     print_summary(req.db_path, res.run_id);
     return 0;
 }

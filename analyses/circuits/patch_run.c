@@ -335,12 +335,13 @@ hs_status hs_patch_analyze(const hs_patch_request *req, hs_patch_summary *res, h
         goto done;
     res->ld_clean = r.ld_clean;
     res->ld_corrupted = r.ld_corrupted;
-    json_t *o = options_object(req);
+    if ((rc = hs_score_table_new(ANALYSIS, &t, err)) != HS_OK)
+        goto done;
+    json_t *o = options_object(req); /* the table steals it below */
     char *js = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     snprintf(res->options_json, sizeof res->options_json, "%s", js ? js : "{}");
     free(js);
-    if ((rc = hs_score_table_new(ANALYSIS, &t, err)) != HS_OK ||
-        (rc = hs_score_table_set_provenance(t, o, model_path, ri.model_sha256, err)) != HS_OK ||
+    if ((rc = hs_score_table_set_provenance(t, o, model_path, ri.model_sha256, err)) != HS_OK ||
         (rc = head_rows(req, &r, t, names, err)) != HS_OK)
         goto done;
     if ((rc = hs_store_begin(s, err)) != HS_OK)
