@@ -217,7 +217,8 @@ int test_patch_known_answers(void)
         /* the disabled head: layer 1, kv head 1 (query head 1; in the GQA model query heads 2 and 3, h / group) */
         const int L = 1, KVH = 1;
         hs_layer_weights *w = &m->layers[L];
-        memset(w->W_V + (size_t)KVH * cfg->d_head * cfg->d_model, 0, (size_t)cfg->d_head * cfg->d_model * sizeof(float));
+        size_t head_rows = (size_t)cfg->d_head * cfg->d_model; /* W_V is [n_kv_heads * d_head, d_model] */
+        memset(w->W_V + (size_t)KVH * head_rows, 0, head_rows * sizeof(float));
         if (w->b_V)
             memset(w->b_V + (size_t)KVH * cfg->d_head, 0, (size_t)cfg->d_head * sizeof(float));
         int group = cfg->n_heads / cfg->n_kv_heads;
