@@ -95,7 +95,8 @@ def run_grads(model, ids):
             def qkv(o, P=P):
                 o.retain_grad()
                 for i, x in enumerate("qkv"):
-                    kept[P + "attn.hook_" + x] = (o, lambda g, i=i: g.reshape(b, n, H, 3 * dh)[..., i * dh:(i + 1) * dh])
+                    kept[P + "attn.hook_" + x] = (
+                        o, lambda g, i=i: g.reshape(b, n, H, 3 * dh)[..., i * dh:(i + 1) * dh])
             fwd(attn.query_key_value, qkv)
         else:
             fwd(attn.q_proj, lambda o, P=P: keep(P + "attn.hook_q", o, lambda g: g.reshape(b, n, H, dh)))
