@@ -29,6 +29,10 @@ struct hs_hooks {
     /* after bind: wanted[kind * (n_layers + 1) + (layer + 1)] */
     unsigned char *wanted;
     int bound_layers;
+    /* the tap (hs_hooks_set_tap): kinds whose bit is set in tap_mask */
+    uint64_t tap_mask;
+    hs_observe_fn tap;
+    void *tap_user;
 };
 
 hs_status hs_hooks_new(hs_hooks **out, hs_error *err)
@@ -155,9 +159,20 @@ hs_status hs_hooks_bind(hs_hooks *hooks, int n_layers, hs_error *err)
     return HS_OK;
 }
 
+void hs_hooks_set_tap(hs_hooks *hooks, uint64_t kind_mask, hs_observe_fn fn, void *user)
+{
+    hooks->tap_mask = fn ? kind_mask : 0;
+    hooks->tap = fn;
+    hooks->tap_user = user;
+}
+
 int hs_hooks_wanted(const hs_hooks *hooks, const hs_hook_point *hp)
 {
-    if (!hooks || hooks->n_entries == 0 || hooks->bound_layers < 0 || hp->layer >= hooks->bound_layers)
+    if (!hooks || hooks->bound_layers < 0 || hp->layer >= hooks->bound_layers)
+        return 0;
+    if ((hooks->tap_mask >> hp->kind) & 1)
+        return 1;
+    if (hooks->n_entries == 0)
         return 0;
     return hooks->wanted[(size_t)hp->kind * (size_t)(hooks->bound_layers + 1) + (size_t)(hp->layer + 1)];
 }
@@ -247,6 +262,11 @@ hs_status hs_hooks_fire(hs_hooks *hooks, const hs_hook_point *hp, hs_tensor *t, 
         hs_status rc = e->observe(e->user, hp, t);
         if (rc != HS_OK)
             return hs_fail(err, rc, "observer at '%s' returned %s", name, hs_status_name(rc));
+    }
+    if ((hooks->tap_mask >> hp->kind) & 1) {
+        hs_status rc = hooks->tap(hooks->tap_user, hp, t);
+        if (rc != HS_OK)
+            return hs_fail(err, rc, "tape at '%s': %s", name, hs_status_name(rc));
     }
     return HS_OK;
 }

@@ -235,6 +235,35 @@ typedef struct hs_batch {
 hs_status hs_forward(const hs_model *model, const hs_batch *batch, hs_hooks *hooks,
                      hs_backend_id backend, float *logits_out, hs_error *err);
 
+/* ---------------------------------------------------------------- the backward pass: gradients at hook points */
+
+/* What a forward pass keeps for the backward pass (the tape): the norms' x̂ and scales, the
+ * (rotated) queries and keys, the values, the patterns and the MLP pre-activations of every layer. */
+typedef struct hs_tape hs_tape;
+
+/* hs_forward (same arguments, same logits, the same hooks fired) that also keeps a tape for
+ * hs_backward. Interventions in `hooks` act as in hs_forward, and the tape holds the values the
+ * model used after them. On success *out owns the tape (it refers to the model, which must stay
+ * open); free it with hs_tape_free. Memory: per layer 2·N·d_model + N·(n_heads + 2·n_kv_heads)·d_head
+ * + n_batch·n_heads·n_pos² + 2·N·d_mlp floats, N = n_batch·n_pos. */
+hs_status hs_forward_tape(const hs_model *model, const hs_batch *batch, hs_hooks *hooks, hs_backend_id backend,
+                          float *logits_out, hs_tape **out, hs_error *err);
+
+/* The backward pass with the weights frozen: from dlogits [n_batch, n_pos, d_vocab] = dL/dlogits of a
+ * scalar metric L the caller chose (for a logit difference at the last position: +1 at the answer,
+ * -1 at the wrong token), computes dL/d(activation) at every hook point back to hook_embed, and
+ * hands it to the observers of `grads` (hs_hooks_observe) with the activation's own shape, from
+ * unembed.hook_out back to hook_embed. Interventions in `grads` act on the gradient in place before
+ * it flows further back (HS_OP_ZERO at a hook point cuts the paths through it). Every hook point of
+ * hs_forward has a gradient: ln*.hook_scale as TransformerLens's separate node (x̂ = (x - mean) /
+ * scale); attn.hook_pattern's is dense (z reads the whole pattern, so an entry above the diagonal
+ * would still count, as in PyTorch) and hook_attn_scores' is 0 above the diagonal; hook_result's is
+ * hook_attn_out's for every head; hook_pos_embed's equals hook_embed's. The gradient is that of the
+ * unintervened model at the tape's values: hook points are identities. May be called several times
+ * on one tape (e.g. for several metrics). */
+hs_status hs_backward(hs_tape *tape, const float *dlogits, hs_hooks *grads, hs_error *err);
+void hs_tape_free(hs_tape *tape);
+
 /* Greedy decoding: appends up to max_new argmax tokens to `prompt` (n_prompt ids), stopping early
  * at EOS when stop_at_eos. *out_ids is malloc'd (prompt + generated; caller frees). */
 hs_status hs_generate_greedy(const hs_model *model, const int32_t *prompt, int n_prompt, int max_new,

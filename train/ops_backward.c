@@ -1,4 +1,5 @@
-/* ops_backward.c — backward kernels of the GPT-2 forward ops (see ops_backward.h). */
+/* ops_backward.c — backward kernels of the forward ops: GPT-2's, then the other architectures'
+ * (see ops_backward.h). */
 #include "train/ops_backward.h"
 
 #include <cblas.h>
@@ -22,8 +23,8 @@ void hs_bw_linear(float *dx, float *dW, float *db, const float *dy, const float 
     if (dx) /* dx [n, in] = dy [n, out] · W [out, in] */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in, out, 1.0f, dy, out, W, in,
                     acc_dx ? 1.0f : 0.0f, dx, in);
-    /* dW [out, in] += dyᵀ [out, n] · x [n, in] */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, n, 1.0f, dy, out, x, in, 1.0f, dW, in);
+    if (dW) /* dW [out, in] += dyᵀ [out, n] · x [n, in] */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, n, 1.0f, dy, out, x, in, 1.0f, dW, in);
     if (db)
         bias_grad(db, dy, n, out);
 }
@@ -230,4 +231,118 @@ double hs_cross_entropy(float *dlogits, const float *logits, const int32_t *targ
         }
     }
     return count ? loss / count : 0.0;
+}
+
+/* ---------------------------------------------------------------- the other architectures */
+
+void hs_bw_attn_apply_gqa(float *dpattern, float *dv, const float *dz, const float *pattern, const float *v, int B,
+                          int T, int H, int G, int dh)
+{
+    int ldq = H * dh, ldk = G * dh, rep = H / G;
+    memset(dv, 0, (size_t)B * T * ldk * sizeof(float));
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            int g = h / rep;
+            const float *dZ = dz + (size_t)b * T * ldq + (size_t)h * dh, *V = v + (size_t)b * T * ldk + (size_t)g * dh;
+            const float *P = pattern + ((size_t)b * H + h) * T * T;
+            float *dP = dpattern + ((size_t)b * H + h) * T * T;
+            /* dP [T, T] = dZ_h [T, dh] · V_gᵀ, every entry: the forward's attn_apply reads the whole
+             * pattern, so an entry above the diagonal (0 there) would still reach z */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, dh, 1.0f, dZ, ldq, V, ldk, 0.0f, dP, T);
+            /* dV_g [T, dh] += P_hᵀ · dZ_h: the heads of a group add up */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, dh, T, 1.0f, P, T, dZ, ldq, 1.0f,
+                        dv + (size_t)b * T * ldk + (size_t)g * dh, ldk);
+        }
+}
+
+void hs_bw_attn_scores_gqa(float *dq, float *dk, const float *dscores, const float *q, const float *k, int B,
+                           int T, int H, int G, int dh, float scale)
+{
+    int ldq = H * dh, ldk = G * dh, rep = H / G;
+    memset(dk, 0, (size_t)B * T * ldk * sizeof(float));
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            size_t aq = (size_t)b * T * ldq + (size_t)h * dh, ak = (size_t)b * T * ldk + (size_t)(h / rep) * dh;
+            const float *dS = dscores + ((size_t)b * H + h) * T * T;
+            /* dQ_h [T, dh] = scale · dS · K_g; dK_g [T, dh] += scale · dSᵀ · Q_h */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, dh, T, scale, dS, T, k + ak, ldk, 0.0f, dq + aq,
+                        ldq);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, dh, T, scale, dS, T, q + aq, ldq, 1.0f, dk + ak,
+                        ldk);
+        }
+}
+
+void hs_bw_rope(float *dx, int B, int T, int H, int dh, int rot, float theta)
+{
+    int half = rot / 2;
+    for (int t = 0; t < T; t++)
+        for (int j = 0; j < half; j++) {
+            /* the forward's angle, bit for bit (backend/kernels_ref.c, hs_rope) */
+            float inv_freq = (float)(1.0 / pow((double)theta, (double)(2 * j) / (double)rot));
+            float angle = (float)t * inv_freq;
+            float c = cosf(angle), s = sinf(angle);
+            for (int b = 0; b < B; b++)
+                for (int h = 0; h < H; h++) {
+                    float *p = dx + (((int64_t)b * T + t) * H + h) * dh;
+                    float g1 = p[j], g2 = p[j + half];
+                    /* y1 = x1 c - x2 s, y2 = x2 c + x1 s: the transpose rotates by -angle */
+                    p[j] = g1 * c + g2 * s;
+                    p[j + half] = g2 * c - g1 * s;
+                }
+        }
+}
+
+void hs_bw_gelu_erf(float *dx, const float *dy, const float *x, int64_t n)
+{
+    /* d/dx [x Φ(x)] = Φ(x) + x φ(x) */
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i];
+        float cdf = 0.5f * (1.0f + erff(v * 0.70710678118654752f));
+        float pdf = 0.39894228040143268f * expf(-0.5f * v * v);
+        dx[i] = dy[i] * (cdf + v * pdf);
+    }
+}
+
+void hs_bw_silu(float *dx, const float *dy, const float *x, int64_t n)
+{
+    /* d/dx [x σ(x)] = σ(x) (1 + x (1 - σ(x))) */
+    for (int64_t i = 0; i < n; i++) {
+        float s = 1.0f / (1.0f + expf(-x[i]));
+        dx[i] = dy[i] * s * (1.0f + x[i] * (1.0f - s));
+    }
+}
+
+void hs_bw_relu(float *dx, const float *dy, const float *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+void hs_bw_norm_scale(float *dscale, const float *dxhat, const float *xhat, const float *scale, int n, int d)
+{
+    for (int i = 0; i < n; i++) {
+        const float *g = dxhat + (size_t)i * d, *xh = xhat + (size_t)i * d;
+        double s = 0;
+        for (int k = 0; k < d; k++)
+            s += (double)g[k] * xh[k];
+        dscale[i] = (float)(-s / scale[i]);
+    }
+}
+
+void hs_bw_norm_input(float *dx, const float *dxhat, const float *xhat, const float *scale, const float *dscale,
+                      int n, int d, int centered)
+{
+    for (int i = 0; i < n; i++) {
+        const float *g = dxhat + (size_t)i * d, *xh = xhat + (size_t)i * d;
+        float *o = dx + (size_t)i * d;
+        double mean = 0;
+        if (centered) {
+            for (int k = 0; k < d; k++)
+                mean += g[k];
+            mean /= d;
+        }
+        float inv = 1.0f / scale[i], m = (float)mean, ds = dscale[i] / (float)d;
+        for (int k = 0; k < d; k++)
+            o[k] += (g[k] - m) * inv + ds * xh[k];
+    }
 }
