@@ -1,4 +1,4 @@
-/* circuit_tasks.c — writing the induction (A) and first-token (B) prompt sets of the planted
+/* circuit_tasks.c — writing the induction (A) and marker-lookup (B) prompt sets of the planted
  * circuits model: random distinct letters, the answer placed where each circuit reads it. */
 #include "datasets/circuit_tasks.h"
 
@@ -46,13 +46,21 @@ static void make_prompt(hs_rng *r, int is_a, char *clean, char *corrupted, char 
         corrupted[j] = s[k + hs_rng_below(r, N_LETTERS - k)]; /* absent from the prompt */
         *source = j + 2;
     } else {
-        clean[k] = '0';
-        clean[k + 1] = '\0';
-        *answer = s[0];
-        *wrong = s[hs_rng_range(r, 1, k - 1)];
-        memcpy(corrupted, clean, (size_t)k + 2);
-        corrupted[k] = '1';
-        *source = 1;
+        int m = hs_rng_range(r, 0, k - 1); /* the marker goes before s[m], the answer */
+        memcpy(clean, s, (size_t)m);
+        clean[m] = '0';
+        memcpy(clean + m + 1, s + m, (size_t)(k - m));
+        clean[k + 1] = '0';
+        clean[k + 2] = '\0';
+        *answer = s[m];
+        int w;
+        do
+            w = hs_rng_below(r, k);
+        while (w == m);
+        *wrong = s[w];
+        memcpy(corrupted, clean, (size_t)k + 3);
+        corrupted[m] = s[k + hs_rng_below(r, N_LETTERS - k)]; /* absent from the prompt */
+        *source = m + 2;
     }
     *k_out = k;
 }
@@ -69,14 +77,14 @@ hs_status hs_circuit_tasks_write(const char *path, const char *set, int n, uint6
         return hs_fail(err, HS_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
     hs_rng r = hs_rng_seed(seed, is_a ? 0xa : 0xb);
     for (int p = 0; p < n; p++) {
-        char clean[K_MAX + 2], corrupted[K_MAX + 2], answer, wrong;
+        char clean[K_MAX + 3], corrupted[K_MAX + 3], answer, wrong;
         int k, source;
         make_prompt(&r, is_a, clean, corrupted, &answer, &wrong, &k, &source);
         fprintf(f,
                 "{\"id\": \"%s-%04d\", \"clean\": \"%s\", \"corrupted\": \"%s\", \"answer\": \"%c\", "
                 "\"wrong\": \"%c\", "
                 "\"meta\": {\"set\": \"%s\", \"task\": \"%s\", \"seed\": %llu, \"k\": %d, \"source\": %d}}\n",
-                set, p, clean, corrupted, answer, wrong, set, is_a ? "induction" : "first-token",
+                set, p, clean, corrupted, answer, wrong, set, is_a ? "induction" : "marker-lookup",
                 (unsigned long long)seed, k, source);
     }
     hs_status rc = ferror(f) ? hs_fail(err, HS_ERR_IO, "%s: write error", path) : HS_OK;

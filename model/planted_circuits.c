@@ -28,7 +28,7 @@ static const hs_pc_edge edges_b[] = {
 };
 static const hs_pc_circuit circuits[] = {
     {"A", "induction", 2, heads_a, 2, edges_a},
-    {"B", "first-token", 2, heads_b, 2, edges_b},
+    {"B", "marker-lookup", 2, heads_b, 2, edges_b},
 };
 
 const hs_pc_circuit *hs_pc_circuit_get(const char *set)
@@ -181,8 +181,7 @@ static void plant(weights *w)
     for (int i = 0; i < D_MODEL; i++)
         w->lnf_w[i] = (float)LNF_GAIN;
 
-    /* L0H0 previous token -> PREV (BOS included: PREV_1 = BOS is what task B keys on; position 0
-     * attends itself, so PREV_0 = BOS too, which L1H1 subtracts) */
+    /* L0H0 previous token -> PREV (position 0 attends itself: PREV_0 = BOS, which no head reads) */
     plant_offset(w, 0, 0, 1, G_OFFSET);
     plant_copy(w, 0, 0, V, PREV, 1.0);
     /* L0H1 first token -> J1; L0H2 current token -> J2; L0H3 nothing */
@@ -191,9 +190,10 @@ static void plant(weights *w)
     plant_offset(w, 0, 2, 0, G_OFFSET);
     plant_copy(w, 0, 2, V, J2, 1.0);
 
-    /* L1H0 induction: query token t against key PREV t (not BOS), fallback on BOS, recency */
+    /* L1H0 induction over letters: query token t against key PREV t, fallback on BOS, recency; the
+     * marker and digits have no query, so the marker's lookup is L1H1's alone */
     double m1 = pair_weight(G_MATCH, w->s[1]);
-    for (int t = 0; t < V - 1; t++) {
+    for (int t = 0; t < HS_PC_LETTERS; t++) {
         rd(w, 1, 0, 0, TOK + t, t, m1);
         rd(w, 1, 1, 0, PREV + t, t, m1);
     }
@@ -202,10 +202,9 @@ static void plant(weights *w)
     for (int p = 0; p < N_CTX; p++)
         rd(w, 1, 1, 0, POS + p, C_REC, p * bias_key_weight(G_RECENCY, w->s[1]));
     plant_copy(w, 1, 0, V - 1, TOK, OUT_GAIN);
-    /* L1H1: the marker query against the key whose previous token is BOS, key 0 taken off */
+    /* L1H1 marker lookup: the marker query against the key whose previous token is the marker */
     rd(w, 1, 0, 1, TOK + HS_PC_MARKER, 0, m1);
-    rd(w, 1, 1, 1, PREV + HS_PC_BOS, 0, m1);
-    rd(w, 1, 1, 1, POS + 0, 0, -m1);
+    rd(w, 1, 1, 1, PREV + HS_PC_MARKER, 0, m1);
     plant_bos(w, 1, 1, G_BOS);
     plant_copy(w, 1, 1, V - 1, TOK, OUT_GAIN);
     /* L1H2 previous token -> J3; L1H3 current token -> TOK (the decoy) */

@@ -25,12 +25,13 @@
  *   L0H1 first token     +30 on key 0 (BOS); value written to J1.                           irrelevant
  *   L0H2 current token   +30 on key i; value written to J2.                                 irrelevant
  *   L0H3 uniform         all weights zero: writes nothing.                                  irrelevant
- *   L1H0 induction       +160 on keys j with PREV_j = token_i (K-composition with L0H0), +80 on key 0,
- *                        +1 per position of recency; value = token (BOS excluded), written to
- *                        TOK+t with magnitude 8.                                            circuit A
- *   L1H1 first after BOS +160 from a query whose token is the marker "0" on the key whose previous
- *                        token is BOS (PREV_j = BOS, key 0 excluded: K-composition with L0H0),
- *                        +80 on key 0; value = token, written to TOK+t with magnitude 8.    circuit B
+ *   L1H0 induction       +160 on keys j with PREV_j = token_i for letters (K-composition with L0H0;
+ *                        the marker and digits have no query), +80 on key 0, +1 per position of
+ *                        recency; value = token (BOS excluded), written to TOK+t with magnitude 8.
+ *                                                                                          circuit A
+ *   L1H1 marker lookup   +160 from a query whose token is the marker "0" on keys whose previous
+ *                        token is the marker (K-composition with L0H0), +80 on key 0; value =
+ *                        token, written to TOK+t with magnitude 8.                          circuit B
  *   L1H2 previous token  +30 on key i-1; value written to J3.                               irrelevant
  *   L1H3 current token   +30 on key i; value written to TOK+t with magnitude 1: a decoy that
  *                        raises the current token's logit, which is never answer or wrong. irrelevant
@@ -40,11 +41,14 @@
  * the last position attends position j+2 and writes the answer: logit difference ~ 8*8*s_f ~ 16.
  * Without L0H0 (no PREV) or L1H0 it is 0. Corrupted: s(j) replaced by a letter absent from the
  * prompt, so nothing matches, L1H0 rests on BOS and the difference is ~0.
- * Task B (first token, set "B"): "F s1 ... s(k-1) 0" -> F (position 1, after BOS); wrong another
- * letter. L0H0 writes PREV_1 = BOS, so L1H1 at the marker attends position 1 and writes F. Without
- * L0H0 or L1H1 the difference is 0. Corrupted: the marker "0" replaced by "1" (no trigger).
- * On A prompts L1H1 has no marker query and on B prompts L1H0 has no earlier copy of the marker,
- * so each rests on BOS and writes nothing: each circuit's output head is silent on the other task.
+ * Task B (marker lookup, set "B"): "s0 .. s(m-1) 0 s(m) .. s(k-1) 0" -> s(m), the letter that
+ * followed the earlier marker; wrong another letter. L0H0 writes PREV = "0" at s(m)'s position, so
+ * L1H1 at the final marker attends there and writes s(m). Without L0H0 or L1H1 the difference is 0.
+ * Corrupted: the earlier marker replaced by a letter absent from the prompt.
+ * On A prompts L1H1 has no marker query and on B prompts L1H0 has no query at the marker, so each
+ * rests on BOS and writes nothing: each circuit's output head is silent on the other task. Both
+ * corruptions change what L0H0 writes (PREV at the answer's position) and what the output head
+ * reads, so activation patching sees both heads of each circuit (tested).
  *
  * Circuits (heads and edges; logits = the unembedding):
  *   A: {L0H0, L1H0}; L0H0 -> L1H0 (k), L1H0 -> logits.
@@ -61,7 +65,8 @@
 #define HS_PC_VOCAB 32
 #define HS_PC_BOS 31
 #define HS_PC_CTX 64
-#define HS_PC_MARKER 26 /* "0": the query token of task B */
+#define HS_PC_LETTERS 26 /* "a".."z" = ids 0..25: the tokens of the prompts besides the marker */
+#define HS_PC_MARKER 26  /* "0": the key and query token of task B */
 
 /* Which input of a receiver an edge enters; HS_PC_LOGITS: the unembedding (receiver {-1, -1}). */
 typedef enum hs_pc_input { HS_PC_Q, HS_PC_K, HS_PC_V, HS_PC_LOGITS } hs_pc_input;
@@ -79,7 +84,7 @@ typedef struct hs_pc_edge {
 /* The planted truth of one task. Static storage: never freed. */
 typedef struct hs_pc_circuit {
     const char *set;  /* "A" or "B": the prompt set's meta.set */
-    const char *task; /* "induction", "first-token" */
+    const char *task; /* "induction", "marker-lookup" */
     int n_heads;
     const hs_pc_head *heads; /* [n_heads], by layer then head */
     int n_edges;

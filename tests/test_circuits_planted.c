@@ -1,8 +1,9 @@
-/* test_circuits_planted.c — the planted circuits model (model/planted_circuits.h) proved by ablation:
- * it does both tasks on clean prompts and neither on corrupted ones; zero-ablating a head of a
- * task's circuit removes its logit difference and any other head leaves it; ablating a planted edge
- * (the sender's output taken out of one receiver's q, k or v input only, or out of the logits'
- * input only) removes it and any other edge leaves it. */
+/* test_circuits_planted.c — the planted circuits model (model/planted_circuits.h) proved by ablation
+ * and patching: it does both tasks on clean prompts and neither on corrupted ones; zero-ablating a
+ * head of a task's circuit removes its logit difference and any other head leaves it; ablating a
+ * planted edge (the sender's output taken out of one receiver's q, k or v input only, or out of the
+ * logits' input only) removes it and any other edge leaves it; patching z between clean and
+ * corrupted runs sees exactly the planted heads. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,7 +121,7 @@ int test_circuits_planted_truth(void)
 {
     const hs_pc_circuit *a = hs_pc_circuit_get("A"), *b = hs_pc_circuit_get("B");
     CHECK(a && b && !hs_pc_circuit_get("C") && !hs_pc_circuit_get(NULL));
-    CHECK(!strcmp(a->task, "induction") && !strcmp(b->task, "first-token"));
+    CHECK(!strcmp(a->task, "induction") && !strcmp(b->task, "marker-lookup"));
     /* exactly one shared head, L0H0 */
     int shared = 0;
     for (int l = 0; l < HS_PC_LAYERS; l++)
@@ -397,6 +398,72 @@ int test_circuits_planted_edge_ablation(void)
         for (int sl = 0; sl < HS_PC_LAYERS; sl++)
             for (int sh = 0; sh < HS_PC_HEADS; sh++)
                 CHECK(check_edge(&fx, s, sl, sh, -1, -1, HS_PC_LOGITS) == TEST_PASS);
+    }
+    fixture_close(&fx);
+    return TEST_PASS;
+}
+
+/* ---------------------------------------------------------------- activation patching */
+
+/* The normalised metric (LD - LD_corrupted) / (LD_clean - LD_corrupted) of the `into` run (clean or
+ * corrupted ids) with head (l, h)'s z at every position replaced by its value in the `from` run. */
+static int patched_metric(const hs_model *m, const pc_prompt *q, int l, int h, int denoise, double *f)
+{
+    enum { DH = 128 };
+    static float z[HS_PC_CTX * DH];
+    const int32_t *from = denoise ? q->clean : q->corrupted, *into = denoise ? q->corrupted : q->clean;
+    hs_error err = {0};
+    char name[64];
+    snprintf(name, sizeof name, "blocks.%d.attn.hook_z", l);
+    pc_prompt src = *q;
+    memcpy(src.clean, from, (size_t)q->n * sizeof *from);
+    CHECK(observe_head(m, &src, name, h, z) == TEST_PASS);
+    hs_hooks *hooks = NULL;
+    CHECK_OK(hs_hooks_new(&hooks, &err), &err);
+    hs_tensor values = {.data = z, .ndim = 3, .shape = {1, q->n, DH}};
+    CHECK_OK(hs_hooks_intervene(hooks, name, HS_OP_REPLACE, h, 0, &values, &err), &err);
+    double ld, ld_corr;
+    CHECK(run_ld(m, into, q->n, hooks, q->answer, q->wrong, &ld, NULL) == TEST_PASS);
+    hs_hooks_free(hooks);
+    CHECK(run_ld(m, q->corrupted, q->n, NULL, q->answer, q->wrong, &ld_corr, NULL) == TEST_PASS);
+    *f = (ld - ld_corr) / (q->ld - ld_corr);
+    return TEST_PASS;
+}
+
+/* Patching each head's z between the clean and corrupted prompts (ANALYSES.md section 4) sees
+ * exactly the planted heads: noising (corrupted z into the clean run) a planted head drops the
+ * normalised metric below 0.2 and any other head leaves it within 1 % of 1; denoising (clean z into
+ * the corrupted run) a planted head alone restores it above 0.8 and any other head leaves it
+ * within 1 % of 0. */
+int test_circuits_planted_patching(void)
+{
+    pc_fixture fx = {0};
+    CHECK(fixture_open(&fx) == TEST_PASS);
+    for (int s = 0; s < 2; s++) {
+        const hs_pc_circuit *c = hs_pc_circuit_get(set_names[s]);
+        for (int l = 0; l < HS_PC_LAYERS; l++)
+            for (int h = 0; h < HS_PC_HEADS; h++) {
+                int planted = hs_pc_circuit_has_head(c, l, h);
+                double noise_lo = 1e9, noise_hi = -1e9, de_lo = 1e9, de_hi = -1e9;
+                for (int i = 0; i < N_PROMPTS; i++) {
+                    double fn, fd;
+                    CHECK(patched_metric(fx.m, &fx.sets[s][i], l, h, 0, &fn) == TEST_PASS);
+                    CHECK(patched_metric(fx.m, &fx.sets[s][i], l, h, 1, &fd) == TEST_PASS);
+                    noise_lo = fmin(noise_lo, fn), noise_hi = fmax(noise_hi, fn);
+                    de_lo = fmin(de_lo, fd), de_hi = fmax(de_hi, fd);
+                }
+                fprintf(stderr, "set %s: patching L%dH%d: noising %.6f..%.6f, denoising %.6f..%.6f%s\n", set_names[s],
+                        l, h, noise_lo, noise_hi, de_lo, de_hi, planted ? " (planted)" : "");
+                if (planted) {
+                    CHECK_MSG(noise_hi < 1 - BREAK_MIN && de_lo > BREAK_MIN, "set %s: planted L%dH%d", set_names[s],
+                              l, h);
+                } else {
+                    CHECK_MSG(noise_lo > 1 - KEEP_MAX && noise_hi < 1 + KEEP_MAX, "set %s: L%dH%d noising",
+                              set_names[s], l, h);
+                    CHECK_MSG(fabs(de_lo) < KEEP_MAX && fabs(de_hi) < KEEP_MAX, "set %s: L%dH%d denoising",
+                              set_names[s], l, h);
+                }
+            }
     }
     fixture_close(&fx);
     return TEST_PASS;
