@@ -11,6 +11,7 @@ static const cli_subcommand analyses[] = {
     {"heads", cmd_analyze_heads, "head detectors: previous-token, duplicate, induction, retrieval, distance, entropy"},
     {"sinks", cmd_analyze_sinks, "attention sinks: first-token sink scores, sink rate, hidden sinks"},
     {"logit-lens", cmd_analyze_logit_lens, "logit lens, direct logit attribution and the component lens"},
+    {"patch", cmd_analyze_patch, "activation patching: z, q, k, v, attn_out, mlp_out, resid_pre grids"},
 };
 
 static void usage(FILE *f)

@@ -25,6 +25,7 @@ int cmd_train(int argc, char **argv);
 
 /* The analyses under `headscope analyze` (table in cli/cmd_analyze.c), one file each; argv[0] = the analysis name. */
 int cmd_analyze_logit_lens(int argc, char **argv);
+int cmd_analyze_patch(int argc, char **argv);
 int cmd_analyze_heads(int argc, char **argv);
 int cmd_analyze_sinks(int argc, char **argv);
 

@@ -72,6 +72,19 @@ static const hs_metric_info metrics[] = {
      "(hook_result) and sigma_final the cached final-norm scale (TransformerLens convention); mean over the analysed "
      "prompts. Positive heads push the answer over the wrong token.",
      HS_COLORMAP_DIVERGING, 1, NAN, NAN, 1},
+    /* activation patching: one entry per metric family, matched by the end of the name
+     * (COMPONENT_DIRECTION_ABLATION_logit_diff); the normalised logit difference is not bounded, a
+     * patch can overshoot the clean run (> 1) or push past the corrupted one (< 0) */
+    {"patch", "*_logit_diff", "Activation patching: normalised logit difference",
+     "Patch one head's activation (all positions) from the other run (or zero / mean / resample), as the metric name "
+     "says: (mean LD(patched) - mean LD(corrupted)) / (mean LD(clean) - mean LD(corrupted)), LD = logit(answer) - "
+     "logit(wrong) at the last position, means over the prompts (TransformerLens's IOI notebook); 0 = corrupted, "
+     "1 = clean, unbounded. k and v heads are kv heads.",
+     HS_COLORMAP_DIVERGING, 1, NAN, NAN, 0},
+    {"patch", "*_kl", "Activation patching: KL to the clean output",
+     "Mean over the prompts of KL(P_clean || P_patched) at the last position, in nats, with one head patched at all "
+     "positions as the metric name says; 0 = the clean output.",
+     HS_COLORMAP_SEQUENTIAL, 0, 0, NAN, 0},
 };
 
 static const struct {
@@ -83,15 +96,22 @@ static const struct {
     {"sinks", "Attention sinks (headscope analyze sinks); the per-layer and overall sink rates are rows of "
               "head_scores with head (and layer) NULL."},
     {"dla", "Direct logit attribution of every head (headscope analyze logit-lens); the lens figures are above."},
+    {"patch", "Activation patching (headscope analyze patch), per head over all positions; the per-layer and "
+              "per-position grids are in the activation patching section above."},
     {"act", "The ACT calibration (headscope analyze sinks --calibrate); its held-out effect is in the sinks section "
             "above."},
 };
 
 const hs_metric_info *hs_metric_info_find(const char *analysis, const char *metric)
 {
-    for (size_t i = 0; i < sizeof metrics / sizeof metrics[0]; i++)
-        if (strcmp(metrics[i].analysis, analysis) == 0 && strcmp(metrics[i].metric, metric) == 0)
+    for (size_t i = 0; i < sizeof metrics / sizeof metrics[0]; i++) {
+        if (strcmp(metrics[i].analysis, analysis) != 0)
+            continue;
+        const char *m = metrics[i].metric;
+        size_t lm = strlen(m), l = strlen(metric);
+        if (m[0] == '*' ? l >= lm - 1 && strcmp(metric + l - (lm - 1), m + 1) == 0 : strcmp(m, metric) == 0)
             return &metrics[i];
+    }
     return NULL;
 }
 

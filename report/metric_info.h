@@ -8,7 +8,7 @@
 #include "viz/colormap.h"
 
 typedef struct hs_metric_info {
-    const char *analysis, *metric;
+    const char *analysis, *metric; /* metric "*SUFFIX" matches every metric of the analysis ending in SUFFIX */
     const char *title;      /* "Attention on the first token" */
     const char *definition; /* one line, with the formula and its source */
     hs_colormap colormap;   /* sequential for scores, diverging for signed attributions */

@@ -313,6 +313,7 @@ static hs_status write_run(hs_report_ctx *ctx, const hs_report_run *run, hs_erro
     HS_TRY(hs_report_section_lens(ctx, run, err));
     HS_TRY(hs_report_section_sinks(ctx, run, err));
     HS_TRY(hs_report_section_heads(ctx, run, err));
+    HS_TRY(hs_report_section_patch(ctx, run, err));
     HS_TRY(hs_report_section_scores(ctx, run, err));
     HS_TRY(hs_report_section_attention(ctx, run, err));
     hs_html_end(ctx->h);

@@ -51,6 +51,8 @@ hs_status hs_report_section_heads(hs_report_ctx *ctx, const hs_report_run *run, 
 /* The sinks section (store schema 3): sink rate by layer, sink scores by position, hidden-sink
  * positions, norms by position, massive activations, the ACT calibration; nothing when absent. */
 hs_status hs_report_section_sinks(hs_report_ctx *ctx, const hs_report_run *run, hs_error *err);
+/* section_patch: the activation patching grids of patch_grid beyond head_scores; nothing when absent. */
+hs_status hs_report_section_patch(hs_report_ctx *ctx, const hs_report_run *run, hs_error *err);
 /* The attention viewer: init writes the colour table once, before any run, and makes viewer/;
  * section_attention writes a file per prompt of a run into viewer/ and the run's index into the
  * page; attention_viewer writes the controls and the script, last. */

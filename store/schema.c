@@ -270,6 +270,31 @@ static int migrate_3_to_4(sqlite3 *db)
     return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
+/* Schema version 5 adds the grids of `analyze patch` (activation patching) beyond its head_scores
+ * rows: one row per cell, with head NULL for the layer-level components (attn_out, mlp_out,
+ * resid_pre; for k and v the kv head), pos NULL for a patch of every position. `metric` names the
+ * direction, the ablation and the metric ("denoise_patch_logit_diff"); value is NULL where it is
+ * undefined (the clean and corrupted logit differences are equal). Replaced whole per run when the
+ * analysis reruns. */
+static const char schema_v5[] =
+    "CREATE TABLE IF NOT EXISTS patch_grid (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "  component TEXT NOT NULL CHECK (component IN ('z', 'q', 'k', 'v', 'attn_out', 'mlp_out', 'resid_pre')),\n"
+    "  metric TEXT NOT NULL,\n"
+    "  layer INTEGER NOT NULL CHECK (layer >= 0),\n"
+    "  head INTEGER CHECK (head >= 0),\n"
+    "  pos INTEGER CHECK (pos >= 0),\n"
+    "  value REAL,\n"
+    "  n_prompts INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE UNIQUE INDEX IF NOT EXISTS patch_grid_key ON patch_grid\n"
+    "  (run_id, component, metric, layer, coalesce(head, -1), coalesce(pos, -1));\n";
+
+static int migrate_4_to_5(sqlite3 *db)
+{
+    return sqlite3_exec(db, schema_v5, NULL, NULL, NULL);
+}
+
 /* migrations[v] takes a database from version v to v + 1. A later schema change appends one
  * function here and bumps HS_STORE_SCHEMA_VERSION; the step must work inside the caller's
  * transaction (no VACUUM, no journal-mode changes). */
@@ -283,6 +308,7 @@ static const struct migration {
     {2, "upgrading to schema version 3 (sink positions, norms, massive activations)", migrate_2_to_3},
     {3, "upgrading to schema version 4 (hook_normalized is x̂; older rows renamed hook_normalized_affine)",
      migrate_3_to_4},
+    {4, "upgrading to schema version 5 (activation patching grids)", migrate_4_to_5},
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == HS_STORE_SCHEMA_VERSION,

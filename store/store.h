@@ -1,7 +1,7 @@
 /* store.h — the SQLite activation store: schema and its version, runs and their resumption,
  * and the rows an instrumented run writes (prompts, tokens, activations, head scores).
  *
- * Schema version 4 (PRAGMA user_version = 4), documented for users in README.md. Version 1:
+ * Schema version 5 (PRAGMA user_version = 5), documented for users in README.md. Version 1:
  *   models(id, path, sha256, architecture, n_layers, n_heads, n_kv_heads, d_model, d_head, d_mlp,
  *          d_vocab, n_ctx, dtype)                                 UNIQUE(path, sha256)
  *   runs(id, model_id, model_path, model_sha256, architecture, tool_version, options (JSON), dtype,
@@ -30,7 +30,9 @@
  * Version 3 adds the tables of `analyze sinks` (sink_positions, position_norms, massive_activations,
  * sink_dims). Version 4 changes no table: from it on, activations named ln1/ln2/ln_final.hook_normalized
  * hold x̂ = (x - mean) / scale (before the norm's gain and bias); the x̂·w + b an older store holds
- * under that name is renamed ln*.hook_normalized_affine by the upgrade (store/schema.c).
+ * under that name is renamed ln*.hook_normalized_affine by the upgrade (store/schema.c). Version 5 adds
+ *   patch_grid(run_id, component, metric, layer, head, pos, value, n_prompts): activation patching
+ *           (analyses/circuits/patch_run.h)  UNIQUE(run_id, component, metric, layer, head, pos)
  * Concurrency: WAL journal; one transaction per prompt, so a run killed at any moment leaves every
  * prompt either completely recorded or absent, and readers see only completed prompts. */
 #ifndef HS_STORE_STORE_H
@@ -41,7 +43,7 @@
 #include "headscope.h"
 #include "base/dtype.h"
 
-#define HS_STORE_SCHEMA_VERSION 4
+#define HS_STORE_SCHEMA_VERSION 5
 /* The page size of a new store (store.c sets it before the schema; store/size_model.c prices rows
  * with it). */
 #define HS_STORE_PAGE_SIZE 65536

@@ -1,5 +1,6 @@
 /* test_cli.c — the command line as a user runs it: output of info/tokenize/generate on real files,
  * and a clear message (naming the file or field) with a non-zero exit status on bad input. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -163,7 +164,9 @@ int test_cli_root_wrapper(void)
     CHECK(test_run_shell(cmd, out, sizeof out) == 127);
     CHECK_MSG(strstr(out, "not built yet") && strstr(out, "./quickstart"), "got: %s", out);
     /* built: the same output and exit status as the program itself */
-    snprintf(cmd, sizeof cmd, "mkdir '%s/build' && ln -s '%s' '%s/build/headscope'", dir, test_headscope_program(), dir);
+    char program[PATH_MAX];
+    CHECK_MSG(realpath(test_headscope_program(), program), "%s: no such program", test_headscope_program());
+    snprintf(cmd, sizeof cmd, "mkdir '%s/build' && ln -s '%s' '%s/build/headscope'", dir, program, dir);
     CHECK(test_run_shell(cmd, out, sizeof out) == 0);
     CHECK(test_run_headscope("--version", direct, sizeof direct) == 0);
     snprintf(cmd, sizeof cmd, "'%s/headscope' --version 2>&1", dir);
