@@ -3,12 +3,13 @@
  * head of a task's circuit removes its logit difference and any other head leaves it; ablating a
  * planted edge (the sender's output taken out of one receiver's q, k or v input only, or out of the
  * logits' input only) removes it and any other edge leaves it; patching z between clean and
- * corrupted runs sees exactly the planted heads. */
+ * corrupted runs sees exactly the planted heads, by hand and with analyses/circuits/patch.h. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyses/circuits/patch.h"
 #include "datasets/circuit_tasks.h"
 #include "datasets/prompts.h"
 #include "model/model.h"
@@ -464,6 +465,76 @@ int test_circuits_planted_patching(void)
                               set_names[s], l, h);
                 }
             }
+    }
+    fixture_close(&fx);
+    return TEST_PASS;
+}
+
+/* ---------------------------------------------------------------- analyses/circuits against the truth */
+
+/* The mean normalised z-patching score of every head over a set (hs_patch_capture and
+ * hs_patch_cells of analyses/circuits/patch.h): denoise patches the clean z into the corrupted run,
+ * otherwise the corrupted z into the clean run. score [n_layers * n_heads]. */
+static int patch_scores(const pc_fixture *fx, int s, int denoise, double *score)
+{
+    enum { CELLS = HS_PC_LAYERS * HS_PC_HEADS };
+    hs_error err = {0};
+    int want[HS_PATCH_COMPONENT_COUNT] = {0};
+    want[HS_PATCH_Z] = 1;
+    for (int c = 0; c < CELLS; c++)
+        score[c] = 0;
+    for (int i = 0; i < N_PROMPTS; i++) {
+        const pc_prompt *q = &fx->sets[s][i];
+        hs_patch_cache clean[HS_PATCH_COMPONENT_COUNT] = {0}, corr[HS_PATCH_COMPONENT_COUNT] = {0};
+        float logits_corr[HS_PC_VOCAB];
+        CHECK_OK(hs_patch_capture(fx->m, q->clean, q->n, want, clean, NULL, &err), &err);
+        CHECK_OK(hs_patch_capture(fx->m, q->corrupted, q->n, want, corr, logits_corr, &err), &err);
+        double ld_corr = (double)logits_corr[q->answer] - logits_corr[q->wrong], ld[CELLS];
+        hs_patch_target tg = {q->answer, q->wrong, NULL};
+        CHECK_OK(hs_patch_cells(fx->m, HS_PATCH_Z, 0, denoise ? q->corrupted : q->clean, q->n,
+                                denoise ? &clean[HS_PATCH_Z] : &corr[HS_PATCH_Z], &tg, ld, NULL, &err),
+                 &err);
+        for (int c = 0; c < CELLS; c++)
+            score[c] += (ld[c] - ld_corr) / (q->ld - ld_corr) / N_PROMPTS;
+        hs_patch_cache_free(&clean[HS_PATCH_Z]);
+        hs_patch_cache_free(&corr[HS_PATCH_Z]);
+    }
+    return TEST_PASS;
+}
+
+/* The heads that activation patching (analyses/circuits) finds, a threshold of 0.5 on the normalised
+ * score (denoising: restored above it; noising: left below it), are exactly the planted heads of
+ * each task, and their overlap is the planted one: A ∩ B = {L0H0}, |A ∩ B| / |A| = 1/2. */
+int test_circuits_planted_patch_recovers(void)
+{
+    enum { CELLS = HS_PC_LAYERS * HS_PC_HEADS };
+    pc_fixture fx = {0};
+    CHECK(fixture_open(&fx) == TEST_PASS);
+    int found[2][2][CELLS]; /* [set][denoise][cell] */
+    for (int s = 0; s < 2; s++)
+        for (int denoise = 0; denoise < 2; denoise++) {
+            double score[CELLS];
+            CHECK(patch_scores(&fx, s, denoise, score) == TEST_PASS);
+            const hs_pc_circuit *c = hs_pc_circuit_get(set_names[s]);
+            for (int cell = 0; cell < CELLS; cell++) {
+                int l = cell / HS_PC_HEADS, h = cell % HS_PC_HEADS;
+                found[s][denoise][cell] = denoise ? score[cell] > 0.5 : score[cell] < 0.5;
+                CHECK_MSG(found[s][denoise][cell] == hs_pc_circuit_has_head(c, l, h),
+                          "set %s, %s: L%dH%d scores %.6f", set_names[s], denoise ? "denoising" : "noising", l, h,
+                          score[cell]);
+                /* the scores are the exact ones of the hand-made patching above */
+                double want = hs_pc_circuit_has_head(c, l, h) ? denoise : !denoise;
+                CHECK_MSG(fabs(score[cell] - want) < KEEP_MAX, "set %s: L%dH%d scores %.6f", set_names[s], l, h,
+                          score[cell]);
+            }
+        }
+    for (int denoise = 0; denoise < 2; denoise++) {
+        int n_a = 0, n_both = 0;
+        for (int cell = 0; cell < CELLS; cell++) {
+            n_a += found[0][denoise][cell];
+            n_both += found[0][denoise][cell] && found[1][denoise][cell];
+        }
+        CHECK(n_a == 2 && n_both == 1 && found[0][denoise][0] && found[1][denoise][0]);
     }
     fixture_close(&fx);
     return TEST_PASS;
