@@ -171,7 +171,7 @@ static json_t *byte_level(void)
 }
 
 /* Byte-level BPE over "a".."z", "0".."4" (printable bytes map to themselves) and <|endoftext|>. */
-static hs_status write_tokenizer(const char *dir, hs_error *err)
+hs_status hs_planted_tokenizer_write(const char *dir, hs_error *err)
 {
     static const char chars[] = "abcdefghijklmnopqrstuvwxyz01234";
     _Static_assert(sizeof chars - 1 == HS_PLANTED_VOCAB - 1, "one character per id below BOS");
@@ -211,7 +211,7 @@ hs_status hs_planted_model_write(const char *dir, hs_error *err)
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         return hs_fail(err, HS_ERR_IO, "%s: cannot create: %s", dir, strerror(errno));
     HS_TRY(write_config(dir, err));
-    HS_TRY(write_tokenizer(dir, err));
+    HS_TRY(hs_planted_tokenizer_write(dir, err));
 
     enum { MAX_ENTRIES = 3 + 12 * HS_PLANTED_LAYERS + 2 };
     hs_st_write_entry e[MAX_ENTRIES];

@@ -49,6 +49,10 @@ typedef enum hs_planted_kind {
 /* What each head was built to do: hs_planted_heads[layer][head]. */
 extern const hs_planted_kind hs_planted_heads[HS_PLANTED_LAYERS][HS_PLANTED_HEADS];
 
+/* Writes DIR/tokenizer.json: the 32-id byte-level vocabulary above (one token per character of
+ * "a".."z", "0".."4"; <|endoftext|> = 31). Shared with the planted circuits model. */
+hs_status hs_planted_tokenizer_write(const char *dir, hs_error *err);
+
 /* Creates DIR (or reuses an empty one) and writes the checkpoint and its tokenizer. */
 hs_status hs_planted_model_write(const char *dir, hs_error *err);
 
