@@ -64,7 +64,8 @@ static hs_status watch(hs_hooks *hooks, const int *want, atp_capture *ac, hs_err
         if (!want[c])
             continue;
         char pattern[64];
-        snprintf(pattern, sizeof pattern, "blocks.*.%s", hs_hook_kind_name(hs_patch_component_hook((hs_patch_component)c)));
+        hs_hook_kind kind = hs_patch_component_hook((hs_patch_component)c);
+        snprintf(pattern, sizeof pattern, "blocks.*.%s", hs_hook_kind_name(kind));
         HS_TRY(hs_hooks_observe(hooks, pattern, atp_observe, ac, err));
     }
     return HS_OK;
@@ -123,6 +124,41 @@ static void add_cells(const hs_patch_grid_shape *g, const hs_patch_cache *src, c
     }
 }
 
+hs_status hs_atp_pair(const hs_model *m, const int want[HS_PATCH_COMPONENT_COUNT], int per_position,
+                      const int32_t *base_ids, int n, int32_t answer, int32_t wrong,
+                      const hs_patch_cache src[HS_PATCH_COMPONENT_COUNT], double *sums[HS_PATCH_COMPONENT_COUNT],
+                      double *ld_base, hs_error *err)
+{
+    hs_patch_cache base[HS_PATCH_COMPONENT_COUNT], grad[HS_PATCH_COMPONENT_COUNT];
+    memset(base, 0, sizeof base);
+    memset(grad, 0, sizeof grad);
+    hs_status rc;
+    for (int c = 0; c < HS_PATCH_COMPONENT_COUNT; c++)
+        if (want[c] && (!src[c].data || src[c].n_pos != n || src[c].n_layers != m->cfg.n_layers))
+            return hs_fail(err, HS_ERR_ARG, "atp: the %s source is not a cache of %d positions",
+                           hs_patch_component_name((hs_patch_component)c), n);
+    if ((rc = caches_alloc(m, want, n, base, err)) != HS_OK || (rc = caches_alloc(m, want, n, grad, err)) != HS_OK ||
+        (rc = base_pass(m, base_ids, n, answer, wrong, want, base, grad, ld_base, err)) != HS_OK)
+        goto done;
+    for (int c = 0; c < HS_PATCH_COMPONENT_COUNT; c++) {
+        if (!want[c])
+            continue;
+        hs_patch_grid_shape g;
+        if ((rc = hs_patch_grid_shape_of(m, (hs_patch_component)c, per_position, n, &g, err)) != HS_OK)
+            goto done;
+        if (src[c].width != g.width) {
+            rc = hs_fail(err, HS_ERR_SHAPE, "atp: the %s source has %d floats per position, the model %d",
+                         hs_patch_component_name((hs_patch_component)c), src[c].width, g.width);
+            goto done;
+        }
+        add_cells(&g, &src[c], &base[c], &grad[c], sums[c]);
+    }
+done:
+    caches_free(base);
+    caches_free(grad);
+    return rc;
+}
+
 hs_status hs_atp_set_run(const hs_model *m, const hs_patch_pair *pairs, int n_pairs, const hs_patch_options *opt,
                          hs_patch_result *out, hs_error *err)
 {
@@ -148,10 +184,9 @@ hs_status hs_atp_set_run(const hs_model *m, const hs_patch_pair *pairs, int n_pa
                            "prompts of one length", name, p->n, pairs[0].name ? pairs[0].name : "the first",
                            pairs[0].n);
     }
-    hs_patch_cache src[HS_PATCH_COMPONENT_COUNT], base[HS_PATCH_COMPONENT_COUNT], grad[HS_PATCH_COMPONENT_COUNT];
+    hs_patch_cache src[HS_PATCH_COMPONENT_COUNT];
+    double *sums[HS_PATCH_COMPONENT_COUNT] = {0};
     memset(src, 0, sizeof src);
-    memset(base, 0, sizeof base);
-    memset(grad, 0, sizeof grad);
     float *last_src = malloc((size_t)m->cfg.d_vocab * sizeof *last_src);
     hs_status rc = HS_OK;
     double sum_clean = 0, sum_corr = 0;
@@ -176,23 +211,18 @@ hs_status hs_atp_set_run(const hs_model *m, const hs_patch_pair *pairs, int n_pa
         const hs_patch_pair *p = &pairs[i];
         const int32_t *base_ids = denoise ? p->corrupted : p->clean, *src_ids = denoise ? p->clean : p->corrupted;
         double ld_base = 0;
+        for (int c = 0; c < HS_PATCH_COMPONENT_COUNT; c++)
+            sums[c] = out->grids[c].logit_diff;
         if ((rc = hs_patch_capture(m, src_ids, p->n, opt->components, src, last_src, err)) != HS_OK ||
-            (rc = caches_alloc(m, opt->components, p->n, base, err)) != HS_OK ||
-            (rc = caches_alloc(m, opt->components, p->n, grad, err)) != HS_OK ||
-            (rc = base_pass(m, base_ids, p->n, p->answer, p->wrong, opt->components, base, grad, &ld_base, err)) !=
-                HS_OK) {
+            (rc = hs_atp_pair(m, opt->components, opt->per_position, base_ids, p->n, p->answer, p->wrong, src, sums,
+                              &ld_base, err)) != HS_OK) {
             hs_error_prefix(err, "%s", p->name ? p->name : "a prompt");
             goto done;
         }
         double ld_src = (double)last_src[p->answer] - (double)last_src[p->wrong];
         sum_clean += denoise ? ld_src : ld_base;
         sum_corr += denoise ? ld_base : ld_src;
-        for (int c = 0; c < HS_PATCH_COMPONENT_COUNT; c++)
-            if (opt->components[c])
-                add_cells(&out->grids[c].shape, &src[c], &base[c], &grad[c], out->grids[c].logit_diff);
         caches_free(src);
-        caches_free(base);
-        caches_free(grad);
         if (opt->progress)
             opt->progress(opt->progress_user, i + 1, n_pairs);
     }
@@ -207,8 +237,6 @@ hs_status hs_atp_set_run(const hs_model *m, const hs_patch_pair *pairs, int n_pa
     }
 done:
     caches_free(src);
-    caches_free(base);
-    caches_free(grad);
     free(last_src);
     if (rc != HS_OK)
         hs_patch_result_free(out);

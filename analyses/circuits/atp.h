@@ -25,4 +25,14 @@
 hs_status hs_atp_set_run(const hs_model *m, const hs_patch_pair *pairs, int n_pairs, const hs_patch_options *opt,
                          hs_patch_result *out, hs_error *err);
 
+/* One pair's first-order terms: runs base_ids [n] with a tape, back-propagates its LD, and adds, for
+ * every component with want[c] set, Σ_slice (src - base) · dLD/da of each cell of its grid
+ * (hs_patch_grid_shape_of with per_position) into sums[c] [cells]. src[c] must be a cache of that
+ * component over n positions (e.g. hs_patch_capture of the other prompt, or any activation a caller
+ * builds). *ld_base receives the base run's LD. On failure sums may be partly added to. */
+hs_status hs_atp_pair(const hs_model *m, const int want[HS_PATCH_COMPONENT_COUNT], int per_position,
+                      const int32_t *base_ids, int n, int32_t answer, int32_t wrong,
+                      const hs_patch_cache src[HS_PATCH_COMPONENT_COUNT], double *sums[HS_PATCH_COMPONENT_COUNT],
+                      double *ld_base, hs_error *err);
+
 #endif

@@ -221,7 +221,8 @@ static hs_status write_grids(sqlite3 *db, int64_t run_id, const hs_patch_request
     /* replace this method's rows only: AtP's metrics name "atp" where patching's name the ablation */
     const char *del_sql = req->method == HS_METHOD_ATP
                               ? "DELETE FROM patch_grid WHERE run_id = ?1 AND metric LIKE '%\\_atp\\_%' ESCAPE '\\'"
-                              : "DELETE FROM patch_grid WHERE run_id = ?1 AND metric NOT LIKE '%\\_atp\\_%' ESCAPE '\\'";
+                              : "DELETE FROM patch_grid WHERE run_id = ?1 AND "
+                                "metric NOT LIKE '%\\_atp\\_%' ESCAPE '\\'";
     if (sqlite3_prepare_v2(db, del_sql, -1, &del, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "INSERT INTO patch_grid (run_id, component, metric, layer, head, pos, value, "
                                "n_prompts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", -1, &ins, NULL) != SQLITE_OK) {
