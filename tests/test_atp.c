@@ -4,6 +4,7 @@
  * against activation patching shrinking as eps² when the source approaches the base run, and
  * `headscope analyze patch --method atp` end to end beside activation patching. */
 #include <math.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +83,8 @@ static double grid_gap(const double *ours, const hs_st_tensor *t, const hs_patch
 
 static int atp_vs_ref(const char *fixture)
 {
-    hs_st_archive *pairs_ref = open_ref("tests/fixtures/patch", fixture), *ref = open_ref("tests/fixtures/atp", fixture);
+    hs_st_archive *pairs_ref = open_ref("tests/fixtures/patch", fixture);
+    hs_st_archive *ref = open_ref("tests/fixtures/atp", fixture);
     hs_model *m = open_fixture(fixture);
     CHECK(pairs_ref && ref && m);
     ref_pairs rp;
@@ -192,7 +194,8 @@ int test_atp_second_order(void)
             CHECK_OK(hs_atp_pair(m, one, 0, p->corrupted, n, p->answer, p->wrong, src, sums, &ld_base, &err), &err);
             CHECK_NEAR(ld_base, ld_corr, 1e-4);
             hs_patch_target tg = {.answer = p->answer, .wrong = p->wrong};
-            CHECK_OK(hs_patch_cells(m, (hs_patch_component)c, 0, p->corrupted, n, &src[c], &tg, ld, NULL, &err), &err);
+            CHECK_OK(hs_patch_cells(m, (hs_patch_component)c, 0, p->corrupted, n, &src[c], &tg, ld, NULL, &err),
+                     &err);
             for (int q = 0; q < cells; q++)
                 e[ie * cells + q] = fabs(ld_corr + sum[q] - ld[q]);
         }
@@ -227,5 +230,75 @@ int test_atp_second_order(void)
     free(last);
     hs_model_close(m);
     hs_st_close(pairs_ref);
+    return TEST_PASS;
+}
+
+static int count_rows(const char *db_path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int n = -1;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* models/tasks-4l on 40 IOI prompts: activation patching, then AtP, of z; the command prints how
+ * well they agree, both methods' rows stay side by side, and AtP refuses what it cannot estimate. */
+int test_atp_cli_ioi(void)
+{
+    char model_dir[4096], prompts[600], db_path[600], args[6000], out[8192];
+    const char *dir = test_tmpdir();
+    snprintf(model_dir, sizeof model_dir, "%s", test_src_path("models/tasks-4l")); /* a static buffer */
+    snprintf(prompts, sizeof prompts, "%s/ioi.jsonl", dir);
+    snprintf(db_path, sizeof db_path, "%s/ioi.db", dir);
+    snprintf(args, sizeof args, "dataset ioi --n 40 --out '%s'", prompts);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    snprintf(args, sizeof args, "run --model '%s' --prompts '%s' --db '%s' --quiet --record z --no-summaries",
+             model_dir, prompts, db_path);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    snprintf(args, sizeof args, "analyze patch --db '%s' --component z,attn_out,mlp_out --quiet", db_path);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    CHECK_MSG(!strstr(out, "atp vs patch"), "%s", out);
+    snprintf(args, sizeof args, "analyze patch --db '%s' --method atp --component z,attn_out,mlp_out --quiet",
+             db_path);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    const char *line = strstr(out, "atp vs patch: z         denoise: 16 cells, Pearson ");
+    CHECK_MSG(line, "%s", out);
+    double r = 0, rho = 0;
+    CHECK_MSG(sscanf(line, "atp vs patch: z denoise: 16 cells, Pearson %lf, Spearman %lf", &r, &rho) == 2, "%s", out);
+    fprintf(stderr, "  tasks-4l IOI (40 prompts), z denoise: AtP vs activation patching Pearson %.3f, Spearman %.3f\n",
+            r, rho);
+    CHECK_MSG(r > 0.9 && rho > 0.9, "%s", out);
+    CHECK_MSG(strstr(out, "z         denoise_atp_logit_diff       L3H1 "), "%s", out);
+    /* both methods' rows, side by side */
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM patch_grid WHERE metric = 'denoise_atp_logit_diff'");
+    CHECK(count_rows(db_path, sql) == 24);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM patch_grid WHERE metric = 'denoise_patch_logit_diff'");
+    CHECK(count_rows(db_path, sql) == 24);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM head_scores WHERE analysis = 'atp' AND "
+                              "metric = 'z_denoise_atp_logit_diff'");
+    CHECK(count_rows(db_path, sql) == 16);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM head_scores WHERE analysis = 'patch'");
+    CHECK(count_rows(db_path, sql) == 16);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM analysis_runs WHERE analysis IN ('atp', 'patch')");
+    CHECK(count_rows(db_path, sql) == 2);
+    /* a patching rerun replaces its own rows only */
+    snprintf(args, sizeof args, "analyze patch --db '%s' --component z --quiet", db_path);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    CHECK_MSG(strstr(out, "atp vs patch: z "), "%s", out);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM patch_grid WHERE metric = 'denoise_atp_logit_diff'");
+    CHECK(count_rows(db_path, sql) == 24);
+    /* refusals */
+    snprintf(args, sizeof args, "analyze patch --db '%s' --method atp --metric kl --quiet", db_path);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) != 0 && strstr(out, "logit_diff"), "%s", out);
+    snprintf(args, sizeof args, "analyze patch --db '%s' --method atp --ablation zero --quiet", db_path);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) != 0 && strstr(out, "patch ablation"), "%s", out);
+    snprintf(args, sizeof args, "analyze patch --db '%s' --method eap --quiet", db_path);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 2, "%s", out);
     return TEST_PASS;
 }
