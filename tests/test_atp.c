@@ -219,7 +219,8 @@ int test_atp_second_order(void)
         free(sum);
         free(ld);
     }
-    CHECK_MSG(n_steep >= 5, "only %d of %d cells have a first-order error above 2e-5 at the smallest eps", n_steep, n_cells);
+    CHECK_MSG(n_steep >= 5, "only %d of %d cells have a first-order error above 2e-5 at the smallest eps", n_steep,
+              n_cells);
     fprintf(stderr, "  %d of %d cells checked: error ratio from eps 0.1 to 0.05 within 4 +- %.2f\n", n_steep, n_cells,
             worst_ratio_gap);
     for (int c = 0; c < HS_PATCH_COMPONENT_COUNT; c++) {

@@ -398,9 +398,10 @@ hs_status hs_patch_atp_agreement(hs_store *s, int64_t run_id, hs_patch_component
     snprintf(ma, sizeof ma, "%s_atp_logit_diff", hs_patch_direction_name(d));
     if (sqlite3_prepare_v2(db, "SELECT p.value, a.value FROM patch_grid p JOIN patch_grid a ON a.run_id = p.run_id "
                                "AND a.component = p.component AND a.layer = p.layer AND a.head IS p.head AND "
-                               "a.pos IS NULL AND a.metric = ?4 WHERE p.run_id = ?1 AND p.component = ?2 AND "
-                               "p.metric = ?3 AND p.pos IS NULL AND p.value IS NOT NULL AND a.value IS NOT NULL "
-                               "ORDER BY p.layer, p.head", -1, &st, NULL) != SQLITE_OK)
+                               "a.pos IS p.pos AND a.metric = ?4 WHERE p.run_id = ?1 AND p.component = ?2 AND "
+                               "p.metric = ?3 AND (p.pos IS NULL OR p.component = 'resid_pre') AND "
+                               "p.value IS NOT NULL AND a.value IS NOT NULL ORDER BY p.layer, p.head, p.pos",
+                           -1, &st, NULL) != SQLITE_OK)
         return sql_fail(db, err, "reading the patching grids");
     sqlite3_bind_int64(st, 1, run_id);
     sqlite3_bind_text(st, 2, hs_patch_component_name(c), -1, SQLITE_STATIC);

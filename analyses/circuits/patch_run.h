@@ -58,9 +58,9 @@ typedef struct hs_patch_summary {
 
 hs_status hs_patch_analyze(const hs_patch_request *req, hs_patch_summary *res, hs_error *err);
 
-/* How well AtP's all-position grid of one component agrees with activation patching's in a store:
- * the Pearson and Spearman correlations over the cells both hold (patch_grid rows of metric
- * "DIRECTION_patch_logit_diff" and "DIRECTION_atp_logit_diff", pos NULL). *n_cells = 0 (and no
+/* How well AtP's all-position grid of one component (resid_pre: its [layer, pos] grid) agrees with
+ * activation patching's in a store: the Pearson and Spearman correlations over the cells both hold
+ * (patch_grid rows of metric "DIRECTION_patch_logit_diff" and "DIRECTION_atp_logit_diff"). *n_cells = 0 (and no
  * error) when the run lacks either grid; the correlations are NaN with fewer than 3 cells. */
 hs_status hs_patch_atp_agreement(hs_store *s, int64_t run_id, hs_patch_component c, hs_patch_direction d,
                                  int *n_cells, double *pearson, double *spearman, hs_error *err);
