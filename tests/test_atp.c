@@ -248,7 +248,8 @@ static int count_rows(const char *db_path, const char *sql)
 }
 
 /* models/tasks-4l on 40 IOI prompts: activation patching, then AtP, of z; the command prints how
- * well they agree, both methods' rows stay side by side, and AtP refuses what it cannot estimate. */
+ * well they agree, both methods' rows stay side by side, the report draws both, and AtP refuses what it
+ * cannot estimate. */
 int test_atp_cli_ioi(void)
 {
     char model_dir[4096], prompts[600], db_path[600], args[6000], out[8192];
@@ -294,6 +295,15 @@ int test_atp_cli_ioi(void)
     CHECK_MSG(strstr(out, "atp vs patch: z "), "%s", out);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM patch_grid WHERE metric = 'denoise_atp_logit_diff'");
     CHECK(count_rows(db_path, sql) == 24);
+    /* the report draws AtP's grids beside patching's, described as estimates */
+    snprintf(args, sizeof args, "report --db '%s' --out '%s/report'", db_path, dir);
+    CHECK_MSG(test_run_headscope(args, out, sizeof out) == 0, "%s", out);
+    snprintf(args, sizeof args, "ls '%s/report/fig' | grep -c 'atp_logit_diff.*svg'; "
+             "grep -c 'Attribution patching: estimated' '%s/report/index.html'", dir, dir);
+    int n_figs = 0, n_desc = 0;
+    CHECK(test_run_shell(args, out, sizeof out) == 0 && sscanf(out, "%d %d", &n_figs, &n_desc) == 2);
+    CHECK_MSG(n_figs == 3 && n_desc >= 1, "%d AtP figures (attn_out, mlp_out, z), %d description lines", n_figs,
+              n_desc);
     /* refusals */
     snprintf(args, sizeof args, "analyze patch --db '%s' --method atp --metric kl --quiet", db_path);
     CHECK_MSG(test_run_headscope(args, out, sizeof out) != 0 && strstr(out, "logit_diff"), "%s", out);
