@@ -39,6 +39,12 @@ static const char patch_help[] =
     "  --direction D       denoise | noise (default denoise)\n"
     "  --metric LIST       logit_diff,kl (default logit_diff)\n"
     "  --seed N            resample's draw (default 0)\n"
+    "  --method M          patch (default): a patched pass per cell; atp: attribution patching, the\n"
+    "                      first-order estimate (clean - corrupted) . dLD/da with the gradient of the\n"
+    "                      run that is patched (denoise: the corrupted run), normalised as above; two\n"
+    "                      passes and one backward pass per prompt; ablation patch, metric logit_diff\n"
+    "                      only; rows under metric DIRECTION_atp_logit_diff and analysis 'atp'. When the\n"
+    "                      run has both methods' z grids, their Pearson and Spearman correlations are printed.\n"
     "  --model PATH        the run's model (default: the path the run recorded; its sha256 must match)\n"
     "  --tokenizer PATH    tokenizer for the corrupted prompts and answers (default: the model's own)\n"
     "  --run ID            which run of DB (default: the latest)\n"
@@ -111,12 +117,32 @@ static void print_summary(const char *db_path, int64_t run_id)
     hs_store_close(s);
 }
 
+/* Where the run holds both activation patching's and AtP's all-position grids of a component in
+ * this direction, how well they agree. */
+static void print_agreement(const char *db_path, int64_t run_id, hs_patch_direction d)
+{
+    hs_store *s = NULL;
+    hs_error err = {0};
+    if (hs_store_open(db_path, HS_STORE_READONLY, NULL, &s, &err) != HS_OK)
+        return;
+    for (int c = 0; c < HS_PATCH_COMPONENT_COUNT; c++) {
+        int n = 0;
+        double r, rho;
+        if (hs_patch_atp_agreement(s, run_id, (hs_patch_component)c, d, &n, &r, &rho, &err) != HS_OK)
+            break;
+        if (n >= 3)
+            printf("atp vs patch: %-9s %s: %d cells, Pearson %.3f, Spearman %.3f\n",
+                   hs_patch_component_name((hs_patch_component)c), hs_patch_direction_name(d), n, r, rho);
+    }
+    hs_store_close(s);
+}
+
 int cmd_analyze_patch(int argc, char **argv)
 {
     hs_patch_request req;
     hs_patch_request_default(&req);
     int quiet = 0, chose_component = 0;
-    enum { O_COMP = 256, O_PERPOS, O_ABL, O_DIR, O_METRIC, O_SEED, O_QUIET, O_RUN };
+    enum { O_COMP = 256, O_PERPOS, O_ABL, O_DIR, O_METRIC, O_SEED, O_QUIET, O_RUN, O_METHOD };
     static const struct option opts[] = {
         {"db", required_argument, 0, 'd'},          {"model", required_argument, 0, 'm'},
         {"tokenizer", required_argument, 0, 't'},   {"run", required_argument, 0, O_RUN},
@@ -124,6 +150,7 @@ int cmd_analyze_patch(int argc, char **argv)
         {"ablation", required_argument, 0, O_ABL},  {"direction", required_argument, 0, O_DIR},
         {"metric", required_argument, 0, O_METRIC}, {"seed", required_argument, 0, O_SEED},
         {"quiet", no_argument, 0, O_QUIET},         {"help", no_argument, 0, 'h'},
+        {"method", required_argument, 0, O_METHOD},
         {0}};
     int c;
     char *end;
@@ -189,6 +216,13 @@ int cmd_analyze_patch(int argc, char **argv)
                 return 2;
             }
             break;
+        case O_METHOD:
+            if (strcmp(optarg, "patch") && strcmp(optarg, "atp")) {
+                fprintf(stderr, "headscope " CMD ": --method '%s' is not patch or atp\n", optarg);
+                return 2;
+            }
+            req.method = strcmp(optarg, "atp") ? HS_METHOD_PATCH : HS_METHOD_ATP;
+            break;
         case O_QUIET: quiet = 1; break;
         case 'h': fputs(patch_help, stdout); return 0;
         default: return 2;
@@ -226,5 +260,6 @@ int cmd_analyze_patch(int argc, char **argv)
            (long long)res.n_cells, res.options_json);
     printf("largest effects per component (denoise: largest |value|; noise: largest |1 - value|; kl: smallest):\n");
     print_summary(req.db_path, res.run_id);
+    print_agreement(req.db_path, res.run_id, req.direction);
     return 0;
 }

@@ -72,6 +72,18 @@ static const hs_metric_info metrics[] = {
      "(hook_result) and sigma_final the cached final-norm scale (TransformerLens convention); mean over the analysed "
      "prompts. Positive heads push the answer over the wrong token.",
      HS_COLORMAP_DIVERGING, 1, NAN, NAN, 1},
+    /* attribution patching (analyze patch --method atp): before patching's entries, which would match too */
+    {"atp", "*_atp_logit_diff", "Attribution patching: estimated normalised logit difference",
+     "AtP, the first-order estimate of activation patching of one head (all positions): LD(base) + sum over the "
+     "head's slice of (a_source - a_base) \xc2\xb7 dLD/da with the gradient of the patched run (denoise: the "
+     "corrupted run's, times clean - corrupted), normalised as activation patching's (0 = corrupted, 1 = clean). "
+     "Exact where LD is linear in the head's output; misses effects through saturated attention.",
+     HS_COLORMAP_DIVERGING, 1, NAN, NAN, 0},
+    {"patch", "*_atp_logit_diff", "Attribution patching: estimated normalised logit difference",
+     "AtP, the first-order estimate of the activation patching grid of the same name with 'patch' for 'atp': "
+     "sum over the cell's slice of (a_source - a_base) \xc2\xb7 dLD/da at the patched run, normalised as "
+     "patching's (0 = corrupted, 1 = clean).",
+     HS_COLORMAP_DIVERGING, 1, NAN, NAN, 0},
     /* activation patching: one entry per metric family, matched by the end of the name
      * (COMPONENT_DIRECTION_ABLATION_logit_diff); the normalised logit difference is not bounded, a
      * patch can overshoot the clean run (> 1) or push past the corrupted one (< 0) */
@@ -98,6 +110,9 @@ static const struct {
     {"dla", "Direct logit attribution of every head (headscope analyze logit-lens); the lens figures are above."},
     {"patch", "Activation patching (headscope analyze patch), per head over all positions; the per-layer and "
               "per-position grids are in the activation patching section above."},
+    {"atp", "Attribution patching (headscope analyze patch --method atp), per head over all positions: the "
+            "first-order estimate of the activation patching grids; its per-layer and per-position grids are in the "
+            "activation patching section above."},
     {"act", "The ACT calibration (headscope analyze sinks --calibrate); its held-out effect is in the sinks section "
             "above."},
 };

@@ -3,12 +3,14 @@
  * head of a task's circuit removes its logit difference and any other head leaves it; ablating a
  * planted edge (the sender's output taken out of one receiver's q, k or v input only, or out of the
  * logits' input only) removes it and any other edge leaves it; patching z between clean and
- * corrupted runs sees exactly the planted heads, by hand and with analyses/circuits/patch.h. */
+ * corrupted runs sees exactly the planted heads, by hand and with analyses/circuits/patch.h; attribution
+ * patching (analyses/circuits/atp.h) sees the output heads and, as its first order must, misses L0H0. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyses/circuits/atp.h"
 #include "analyses/circuits/patch.h"
 #include "datasets/circuit_tasks.h"
 #include "datasets/prompts.h"
@@ -536,6 +538,61 @@ int test_circuits_planted_patch_recovers(void)
         }
         CHECK(n_a == 2 && n_both == 1 && found[0][denoise][0] && found[1][denoise][0]);
     }
+    fixture_close(&fx);
+    return TEST_PASS;
+}
+
+/* Attribution patching of z on the planted model, for what a first-order estimate can see. Each
+ * output head (L1H0 for A, L1H1 for B) reaches the logits through the unembedding and a LayerNorm
+ * whose scale the anchor holds fixed, so LD is all but linear in its z and AtP gives patching's score:
+ * ~1 denoising, ~0 noising, and ~0 for every other layer-1 head. L0H0 acts only through the key of
+ * a saturated softmax, whose gradient is ~0: AtP scores it as if it did nothing (denoise ~0, noise
+ * ~1) where activation patching gives the full effect. That miss is the method's, and is checked as
+ * such, so that an AtP that somehow saw it would be looked at. */
+int test_circuits_planted_atp(void)
+{
+    enum { CELLS = HS_PC_LAYERS * HS_PC_HEADS };
+    pc_fixture fx = {0};
+    CHECK(fixture_open(&fx) == TEST_PASS);
+    int want[HS_PATCH_COMPONENT_COUNT] = {0};
+    want[HS_PATCH_Z] = 1;
+    for (int s = 0; s < 2; s++)
+        for (int denoise = 0; denoise < 2; denoise++) {
+            double atp[CELLS] = {0}, patch[CELLS];
+            CHECK(patch_scores(&fx, s, denoise, patch) == TEST_PASS);
+            for (int i = 0; i < N_PROMPTS; i++) {
+                const pc_prompt *q = &fx.sets[s][i];
+                hs_error err = {0};
+                hs_patch_cache src[HS_PATCH_COMPONENT_COUNT] = {0};
+                float last[HS_PC_VOCAB];
+                CHECK_OK(hs_patch_capture(fx.m, denoise ? q->clean : q->corrupted, q->n, want, src, last, &err),
+                         &err);
+                double sum[CELLS] = {0}, *sums[HS_PATCH_COMPONENT_COUNT] = {0}, ld_base = 0;
+                sums[HS_PATCH_Z] = sum;
+                CHECK_OK(hs_atp_pair(fx.m, want, 0, denoise ? q->corrupted : q->clean, q->n, q->answer, q->wrong, src,
+                                     sums, &ld_base, &err), &err);
+                double ld_src = (double)last[q->answer] - last[q->wrong];
+                double ld_corr = denoise ? ld_base : ld_src;
+                for (int c = 0; c < CELLS; c++)
+                    atp[c] += ((denoise ? 0.0 : 1.0) + sum[c] / (q->ld - ld_corr)) / N_PROMPTS;
+                hs_patch_cache_free(&src[HS_PATCH_Z]);
+            }
+            const hs_pc_circuit *c = hs_pc_circuit_get(set_names[s]);
+            for (int h = 0; h < HS_PC_HEADS; h++) {
+                int cell = HS_PC_HEADS + h; /* layer 1 */
+                double want_score = hs_pc_circuit_has_head(c, 1, h) ? denoise : !denoise;
+                CHECK_MSG(fabs(atp[cell] - want_score) < 0.02 && fabs(atp[cell] - patch[cell]) < 0.02,
+                          "set %s, %s: L1H%d AtP %.4f, patching %.4f", set_names[s], denoise ? "denoise" : "noise", h,
+                          atp[cell], patch[cell]);
+            }
+            /* L0H0: patching sees it fully, AtP not at all (its path is through a saturated softmax) */
+            CHECK_MSG(fabs(patch[0] - denoise) < KEEP_MAX && fabs(atp[0] - !denoise) < 0.05,
+                      "set %s, %s: L0H0 AtP %.4f, patching %.4f", set_names[s], denoise ? "denoise" : "noise", atp[0],
+                      patch[0]);
+            fprintf(stderr, "  set %s %s: output head AtP %.4f (patching %.4f), L0H0 AtP %.4f (patching %.4f)\n",
+                    set_names[s], denoise ? "denoise" : "noise", atp[HS_PC_HEADS + (s ? 1 : 0)],
+                    patch[HS_PC_HEADS + (s ? 1 : 0)], atp[0], patch[0]);
+        }
     fixture_close(&fx);
     return TEST_PASS;
 }

@@ -32,6 +32,11 @@ int hs_patch_component_parse(const char *name)
     return -1;
 }
 
+hs_hook_kind hs_patch_component_hook(hs_patch_component c)
+{
+    return kinds[(unsigned)c < HS_PATCH_COMPONENT_COUNT ? c : 0];
+}
+
 int hs_patch_component_has_heads(hs_patch_component c)
 {
     return c <= HS_PATCH_V;

@@ -37,6 +37,8 @@ typedef enum hs_patch_component {
 /* "z", "q", ..., "resid_pre"; parse returns -1 for an unknown name. */
 const char *hs_patch_component_name(hs_patch_component c);
 int hs_patch_component_parse(const char *name);
+/* The hook a component patches (HS_HOOK_Z for z, ..., HS_HOOK_RESID_PRE). */
+hs_hook_kind hs_patch_component_hook(hs_patch_component c);
 /* 1 for the components with a head dimension (z, q, k, v). */
 int hs_patch_component_has_heads(hs_patch_component c);
 

@@ -3,19 +3,30 @@
  * write patch_grid, head_scores and analysis_runs in one transaction. */
 #include "analyses/circuits/patch_run.h"
 
+#include <gsl/gsl_statistics_double.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyses/circuits/atp.h"
 #include "analyses/common/run_info.h"
 #include "analyses/common/score_table.h"
 #include "analyses/tasks/answer_token.h"
 #include "base/error.h"
 #include "model/model.h"
 
-#define ANALYSIS "patch"
+/* the analysis name, and what stands in a metric name where the ablation does */
+static const char *method_analysis(const hs_patch_request *req)
+{
+    return req->method == HS_METHOD_ATP ? "atp" : "patch";
+}
+
+static const char *method_ablation(const hs_patch_request *req)
+{
+    return req->method == HS_METHOD_ATP ? "atp" : hs_patch_ablation_name(req->ablation);
+}
 
 void hs_patch_request_default(hs_patch_request *req)
 {
@@ -194,6 +205,8 @@ static json_t *options_object(const hs_patch_request *req)
     json_t *o = json_pack("{s:o, s:o, s:s, s:s, s:b}", "components", comps, "metrics", metrics, "ablation",
                           hs_patch_ablation_name(req->ablation), "direction", hs_patch_direction_name(req->direction),
                           "per_position", req->per_position);
+    if (o && req->method == HS_METHOD_ATP)
+        json_object_set_new(o, "method", json_string("atp"));
     if (o && req->ablation == HS_ABLATE_RESAMPLE)
         json_object_set_new(o, "seed", json_integer((json_int_t)req->seed));
     return o;
@@ -205,7 +218,12 @@ static hs_status write_grids(sqlite3 *db, int64_t run_id, const hs_patch_request
 {
     sqlite3_stmt *del = NULL, *ins = NULL;
     hs_status rc = HS_OK;
-    if (sqlite3_prepare_v2(db, "DELETE FROM patch_grid WHERE run_id = ?1", -1, &del, NULL) != SQLITE_OK ||
+    /* replace this method's rows only: AtP's metrics name "atp" where patching's name the ablation */
+    const char *del_sql = req->method == HS_METHOD_ATP
+                              ? "DELETE FROM patch_grid WHERE run_id = ?1 AND metric LIKE '%\\_atp\\_%' ESCAPE '\\'"
+                              : "DELETE FROM patch_grid WHERE run_id = ?1 AND "
+                                "metric NOT LIKE '%\\_atp\\_%' ESCAPE '\\'";
+    if (sqlite3_prepare_v2(db, del_sql, -1, &del, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "INSERT INTO patch_grid (run_id, component, metric, layer, head, pos, value, "
                                "n_prompts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", -1, &ins, NULL) != SQLITE_OK) {
         rc = sql_fail(db, err, "writing the patching grids");
@@ -225,8 +243,8 @@ static hs_status write_grids(sqlite3 *db, int64_t run_id, const hs_patch_request
             if (!(metric ? req->metric_kl : req->metric_logit_diff))
                 continue;
             char name[64];
-            snprintf(name, sizeof name, "%s_%s_%s", hs_patch_direction_name(req->direction),
-                     hs_patch_ablation_name(req->ablation), metric ? "kl" : "logit_diff");
+            snprintf(name, sizeof name, "%s_%s_%s", hs_patch_direction_name(req->direction), method_ablation(req),
+                     metric ? "kl" : "logit_diff");
             const double *v = metric ? g->kl : g->logit_diff;
             for (int k = 0; k < hs_patch_grid_cells(s); k++) {
                 int layer = k / (s->n_units * s->n_pos_cells), unit = k / s->n_pos_cells % s->n_units;
@@ -276,8 +294,7 @@ static hs_status head_rows(const hs_patch_request *req, const hs_patch_result *r
             if (!(metric ? req->metric_kl : req->metric_logit_diff))
                 continue;
             snprintf(names[i], 64, "%s_%s_%s_%s", hs_patch_component_name((hs_patch_component)c),
-                     hs_patch_direction_name(req->direction), hs_patch_ablation_name(req->ablation),
-                     metric ? "kl" : "logit_diff");
+                     hs_patch_direction_name(req->direction), method_ablation(req), metric ? "kl" : "logit_diff");
             const double *v = metric ? g->kl : g->logit_diff;
             for (int k = 0; k < hs_patch_grid_cells(&g->shape); k++)
                 HS_TRY(hs_score_table_add(t, names[i], k / g->shape.n_units, k % g->shape.n_units, -1, v[k], err));
@@ -298,6 +315,9 @@ hs_status hs_patch_analyze(const hs_patch_request *req, hs_patch_summary *res, h
         any |= req->components[c];
     if (!any)
         return hs_fail(err, HS_ERR_ARG, "patch: no component asked for");
+    if (req->method == HS_METHOD_ATP && (req->metric_kl || req->ablation != HS_ABLATE_PATCH))
+        return hs_fail(err, HS_ERR_UNSUPPORTED, "patch: attribution patching (atp) estimates the logit_diff metric "
+                       "of the patch ablation only (%s asked)", req->metric_kl ? "kl" : "another ablation");
     hs_store *s = NULL;
     hs_model *m = NULL;
     prompt_pair *pp = NULL;
@@ -331,11 +351,11 @@ hs_status hs_patch_analyze(const hs_patch_request *req, hs_patch_summary *res, h
                             .direction = req->direction, .seed = req->seed, .progress = req->progress,
                             .progress_user = req->progress_user};
     memcpy(opt.components, req->components, sizeof opt.components);
-    if ((rc = hs_patch_set_run(m, pairs, n, &opt, &r, err)) != HS_OK)
+    if ((rc = (req->method == HS_METHOD_ATP ? hs_atp_set_run : hs_patch_set_run)(m, pairs, n, &opt, &r, err)) != HS_OK)
         goto done;
     res->ld_clean = r.ld_clean;
     res->ld_corrupted = r.ld_corrupted;
-    if ((rc = hs_score_table_new(ANALYSIS, &t, err)) != HS_OK)
+    if ((rc = hs_score_table_new(method_analysis(req), &t, err)) != HS_OK)
         goto done;
     json_t *o = options_object(req); /* the table steals it below */
     char *js = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -359,5 +379,69 @@ done:
     free(pairs);
     hs_model_close(m);
     hs_store_close(s);
+    return rc;
+}
+
+/* Pearson is gsl_stats_correlation; gsl_stats_spearman ranks itself in a work array of 2n doubles. */
+hs_status hs_patch_atp_agreement(hs_store *s, int64_t run_id, hs_patch_component c, hs_patch_direction d,
+                                 int *n_cells, double *pearson, double *spearman, hs_error *err)
+{
+    sqlite3 *db = hs_store_db(s);
+    sqlite3_stmt *st = NULL;
+    double *a = NULL, *b = NULL, *work = NULL;
+    int n = 0, cap = 0, step;
+    hs_status rc = HS_OK;
+    char mp[64], ma[64];
+    *n_cells = 0;
+    *pearson = *spearman = NAN;
+    snprintf(mp, sizeof mp, "%s_patch_logit_diff", hs_patch_direction_name(d));
+    snprintf(ma, sizeof ma, "%s_atp_logit_diff", hs_patch_direction_name(d));
+    if (sqlite3_prepare_v2(db, "SELECT p.value, a.value FROM patch_grid p JOIN patch_grid a ON a.run_id = p.run_id "
+                               "AND a.component = p.component AND a.layer = p.layer AND a.head IS p.head AND "
+                               "a.pos IS p.pos AND a.metric = ?4 WHERE p.run_id = ?1 AND p.component = ?2 AND "
+                               "p.metric = ?3 AND (p.pos IS NULL OR p.component = 'resid_pre') AND "
+                               "p.value IS NOT NULL AND a.value IS NOT NULL ORDER BY p.layer, p.head, p.pos",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(db, err, "reading the patching grids");
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_text(st, 2, hs_patch_component_name(c), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, mp, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, ma, -1, SQLITE_TRANSIENT);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            double *na = realloc(a, (size_t)cap * sizeof *na);
+            if (na)
+                a = na;
+            double *nb = na ? realloc(b, (size_t)cap * sizeof *nb) : NULL;
+            if (nb)
+                b = nb;
+            if (!na || !nb) {
+                rc = hs_fail(err, HS_ERR_NOMEM, "patch: out of memory for the grids");
+                goto done;
+            }
+        }
+        a[n] = sqlite3_column_double(st, 0);
+        b[n] = sqlite3_column_double(st, 1);
+        n++;
+    }
+    if (step != SQLITE_DONE) {
+        rc = sql_fail(db, err, "reading the patching grids");
+        goto done;
+    }
+    *n_cells = n;
+    if (n >= 3) {
+        if (!(work = malloc(2 * (size_t)n * sizeof *work))) {
+            rc = hs_fail(err, HS_ERR_NOMEM, "patch: out of memory for the ranks");
+            goto done;
+        }
+        *pearson = gsl_stats_correlation(a, 1, b, 1, (size_t)n);
+        *spearman = gsl_stats_spearman(a, 1, b, 1, (size_t)n, work);
+    }
+done:
+    sqlite3_finalize(st);
+    free(a);
+    free(b);
+    free(work);
     return rc;
 }

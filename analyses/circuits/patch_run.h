@@ -22,11 +22,19 @@
 #include "analyses/circuits/patch_set.h"
 #include "store/store.h"
 
+/* How the grids are computed: patch = a patched pass per cell (patch_set.h); atp = attribution
+ * patching's first-order estimate (atp.h; ablation patch, metric logit_diff only). AtP's rows take
+ * "atp" where patching's take the ablation: patch_grid metric "DIRECTION_atp_logit_diff", head_scores
+ * and analysis_runs under analysis 'atp' (metric "COMPONENT_DIRECTION_atp_logit_diff"), so both
+ * methods' grids of a run live side by side and a rerun of one replaces only its own rows. */
+typedef enum hs_patch_method { HS_METHOD_PATCH, HS_METHOD_ATP } hs_patch_method;
+
 typedef struct hs_patch_request {
     const char *db_path;
     int64_t run_id;             /* < 1: the latest run */
     const char *model_path;     /* NULL: the path the run recorded */
     const char *tokenizer_path; /* NULL: the model's own */
+    hs_patch_method method;
     int components[HS_PATCH_COMPONENT_COUNT];
     int per_position;
     hs_patch_ablation ablation;
@@ -49,5 +57,12 @@ typedef struct hs_patch_summary {
 } hs_patch_summary;
 
 hs_status hs_patch_analyze(const hs_patch_request *req, hs_patch_summary *res, hs_error *err);
+
+/* How well AtP's all-position grid of one component (resid_pre: its [layer, pos] grid) agrees with
+ * activation patching's in a store: the Pearson and Spearman correlations over the cells both hold
+ * (patch_grid rows of metric "DIRECTION_patch_logit_diff" and "DIRECTION_atp_logit_diff"). *n_cells = 0 (and no
+ * error) when the run lacks either grid; the correlations are NaN with fewer than 3 cells. */
+hs_status hs_patch_atp_agreement(hs_store *s, int64_t run_id, hs_patch_component c, hs_patch_direction d,
+                                 int *n_cells, double *pearson, double *spearman, hs_error *err);
 
 #endif
