@@ -24,6 +24,8 @@ typedef struct tape_layer {
     float *pattern;              /* [B, H, T, T] */
     float *ln2_scale, *ln2_xhat; /* [N], [N, d] */
     float *pre, *pre_lin;        /* [N, d_mlp]: MLP (gate) pre-activation; up projection when gated */
+    float *qkv_in[3];            /* [N, H, d], [N, G, d], [N, G, d]: hook_q/k/v_input's copies as the
+                                  * pass used them, only when the caller's forward asked for them */
 } tape_layer;
 
 struct hs_tape {
@@ -81,11 +83,22 @@ static const uint64_t tape_kinds = BIT(HS_HOOK_LN1_SCALE) | BIT(HS_HOOK_LN1_NORM
                                    BIT(HS_HOOK_MLP_PRE) | BIT(HS_HOOK_MLP_PRE_LINEAR) |
                                    BIT(HS_HOOK_LN_FINAL_SCALE) | BIT(HS_HOOK_LN_FINAL_NORMALIZED);
 
+/* The per-head input kinds, kept only when the caller's forward hook set wants them (so a tape costs
+ * nothing more for them otherwise); their copies are allocated when first fired. */
+static const hs_hook_kind input_kinds[3] = {HS_HOOK_Q_INPUT, HS_HOOK_K_INPUT, HS_HOOK_V_INPUT};
+
 static hs_status tape_tap(void *user, const hs_hook_point *hp, const hs_tensor *t)
 {
     hs_tape *tp = user;
     tape_layer *L = hp->layer >= 0 ? &tp->layers[hp->layer] : NULL;
     float *dst = NULL;
+    for (int i = 0; i < 3; i++)
+        if (L && hp->kind == input_kinds[i]) {
+            if (!L->qkv_in[i] && !(L->qkv_in[i] = malloc((size_t)hs_tensor_numel(t) * sizeof(float))))
+                return HS_ERR_NOMEM;
+            memcpy(L->qkv_in[i], t->data, (size_t)hs_tensor_numel(t) * sizeof(float));
+            return HS_OK;
+        }
     switch (hp->kind) {
     case HS_HOOK_LN1_SCALE: dst = L->ln1_scale; break;
     case HS_HOOK_LN1_NORMALIZED: dst = L->ln1_xhat; break;
@@ -131,8 +144,17 @@ hs_status hs_forward_tape(const hs_model *m, const hs_batch *batch, hs_hooks *ho
         rc = hs_hooks_new(&own, err);
     if (rc == HS_OK) {
         hs_hooks *h = hooks ? hooks : own;
-        hs_hooks_set_tap(h, tape_kinds, tape_tap, tp);
-        rc = hs_forward(m, batch, h, backend, logits_out, err);
+        uint64_t kinds = tape_kinds;
+        if ((rc = hs_hooks_bind(h, m->cfg.n_layers, err)) == HS_OK)
+            for (int i = 0; i < 3; i++)
+                for (int l = 0; l < m->cfg.n_layers; l++) {
+                    hs_hook_point hp = {input_kinds[i], l};
+                    if (hs_hooks_wanted(h, &hp))
+                        kinds |= BIT(input_kinds[i]);
+                }
+        hs_hooks_set_tap(h, kinds, tape_tap, tp);
+        if (rc == HS_OK)
+            rc = hs_forward(m, batch, h, backend, logits_out, err);
         hs_hooks_set_tap(h, 0, NULL, NULL); /* the caller's set is left as it was given */
     }
     hs_hooks_free(own);
@@ -215,7 +237,72 @@ static hs_status norm_backward(bpass *p, float *dxn, const float *w, const float
     return HS_OK;
 }
 
-/* From dattn [N, d] = dL/d(attn_out) to dxn [N, d] = dL/d(ln1 output). */
+/* The per-head inputs' backward (hooks/forward.c, split_input): from dy [N, nh·dh] = dL/d(q, k or v)
+ * to dcopy [N, nh, d] = dL/d(head h's copy of resid_pre), through head h's slice of W [nh·dh, d] and
+ * ln1 of that copy alone; fires `kind` on dcopy (interventions act there), then adds Σ_h dcopy into
+ * g.dx, the gradient of resid_pre the copies were taken from. copies [N, nh, d] are the forward's
+ * (after its interventions), or NULL when it took none: each copy was then resid_pre itself, whose
+ * x̂ and scale are ln1's on the tape. */
+static hs_status split_input_backward(bpass *p, int l, hs_hook_kind kind, int nh, const float *W, const float *dy,
+                                      const float *copies)
+{
+    const hs_config *c = p->c;
+    const hs_layer_weights *lw = &p->m->layers[l];
+    const tape_layer *tl = &p->tp->layers[l];
+    int d = c->d_model, dh = c->d_head, N = p->N, hd = nh * dh;
+    size_t nd = (size_t)N * d;
+    hs_status rc = HS_OK;
+    float *dcopy = malloc(nd * nh * sizeof(float)), *dxh = malloc(nd * sizeof(float)),
+          *din = malloc(nd * sizeof(float)), *xh = malloc(nd * sizeof(float)), *mean = malloc(N * sizeof(float)),
+          *scale = malloc(N * sizeof(float)), *dscale = malloc(N * sizeof(float));
+    if (!dcopy || !dxh || !din || !xh || !mean || !scale || !dscale) {
+        rc = hs_fail(p->err, HS_ERR_NOMEM, "backward: out of memory for %s", hs_hook_kind_name(kind));
+        goto done;
+    }
+    for (int h = 0; h < nh; h++) {
+        const float *xhat = tl->ln1_xhat, *sc = tl->ln1_scale;
+        if (copies) {
+            for (int n = 0; n < N; n++)
+                memcpy(xh + (size_t)n * d, copies + ((size_t)n * nh + h) * d, (size_t)d * sizeof(float));
+            if (c->norm == HS_NORM_LAYERNORM)
+                hs_layernorm_stats(xh, mean, scale, N, d, c->norm_eps);
+            else
+                hs_rmsnorm_stats(xh, mean, scale, N, d, c->norm_eps);
+            hs_norm_apply(xh, xh, mean, scale, NULL, NULL, N, d);
+            xhat = xh;
+            sc = scale;
+        }
+        /* dxh [N, d] = dy[:, h·dh : (h+1)·dh] [N, dh] · W[h·dh : (h+1)·dh, :] [dh, d], then · ln1's gain */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, d, dh, 1.0f, dy + (size_t)h * dh, hd,
+                    W + (size_t)h * dh * d, d, 0.0f, dxh, d);
+        for (int n = 0; n < N; n++)
+            for (int k = 0; k < d; k++)
+                dxh[(size_t)n * d + k] *= lw->ln1_w[k];
+        hs_bw_norm_scale(dscale, dxh, xhat, sc, N, d);
+        memset(din, 0, nd * sizeof(float));
+        hs_bw_norm_input(din, dxh, xhat, sc, dscale, N, d, c->norm == HS_NORM_LAYERNORM);
+        for (int n = 0; n < N; n++)
+            memcpy(dcopy + ((size_t)n * nh + h) * d, din + (size_t)n * d, (size_t)d * sizeof(float));
+    }
+    if ((rc = gfire(p, kind, l, dcopy, 4, p->T, nh, d)) != HS_OK)
+        goto done;
+    for (int n = 0; n < N; n++)
+        for (int h = 0; h < nh; h++)
+            for (int k = 0; k < d; k++)
+                p->g.dx[(size_t)n * d + k] += dcopy[((size_t)n * nh + h) * d + k];
+done:
+    free(dcopy);
+    free(dxh);
+    free(din);
+    free(xh);
+    free(mean);
+    free(scale);
+    free(dscale);
+    return rc;
+}
+
+/* From dattn [N, d] = dL/d(attn_out) to dxn [N, d] = dL/d(ln1 output) (what reaches q, k, v through the
+ * shared ln1; a path whose per-head input is wanted goes through its copies to g.dx instead). */
 static hs_status attention_backward(bpass *p, int l, float *dattn, float *dxn)
 {
     const hs_config *c = p->c;
@@ -253,9 +340,23 @@ static hs_status attention_backward(bpass *p, int l, float *dattn, float *dxn)
     GFIRE(HS_HOOK_Q, l, g->dq, 4, p->T, H, dh);
     GFIRE(HS_HOOK_K, l, g->dk, 4, p->T, G, dh);
     GFIRE(HS_HOOK_V, l, g->dv, 4, p->T, G, dh);
-    hs_bw_linear(dxn, NULL, NULL, g->dq, NULL, lw->W_Q, N, d, H * dh, 0);
-    hs_bw_linear(dxn, NULL, NULL, g->dk, NULL, lw->W_K, N, d, G * dh, 1);
-    hs_bw_linear(dxn, NULL, NULL, g->dv, NULL, lw->W_V, N, d, G * dh, 1);
+    const struct { hs_hook_kind kind; int nh; const float *W, *dy; } path[3] = {
+        {HS_HOOK_Q_INPUT, H, lw->W_Q, g->dq}, {HS_HOOK_K_INPUT, G, lw->W_K, g->dk}, {HS_HOOK_V_INPUT, G, lw->W_V, g->dv},
+    };
+    int acc = 0;
+    for (int i = 0; i < 3; i++) {
+        hs_hook_point hp = {path[i].kind, l};
+        if (tl->qkv_in[i] || hs_hooks_wanted(p->hooks, &hp)) {
+            hs_status rc = split_input_backward(p, l, path[i].kind, path[i].nh, path[i].W, path[i].dy, tl->qkv_in[i]);
+            if (rc != HS_OK)
+                return rc;
+            continue;
+        }
+        hs_bw_linear(dxn, NULL, NULL, path[i].dy, NULL, path[i].W, N, d, path[i].nh * dh, acc);
+        acc = 1;
+    }
+    if (!acc) /* every path went through its own copies: nothing reaches resid_pre through ln1 */
+        memset(dxn, 0, (size_t)N * d * sizeof(float));
     return HS_OK;
 }
 

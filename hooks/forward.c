@@ -136,7 +136,65 @@ static hs_status embed(pass *p, const hs_batch *batch)
     return HS_OK;
 }
 
-/* Attention sub-layer: reads xn (ln1 output), writes attn_out. */
+/* The per-head inputs of one of q, k, v (hook_q_input, hook_k_input, hook_v_input; TransformerLens's
+ * use_split_qkv_input), called only when someone wants `kind` at layer l. out [N, nh·dh] holds the
+ * fused projection of ln1(x); x [N, d] is hook_resid_pre. Fires the copies [N, nh, d] (x once per
+ * head), then recomputes the rows (n, h) whose copy was changed: ln1 of that copy alone (gain and
+ * bias, past ln1's own hooks, as TransformerLens does) projected by head h's slice of W [nh·dh, d].
+ * A row left bit for bit as it was keeps the fused value, so observing changes nothing, and a
+ * change to head h's copy at position t reaches out only at (t, h). */
+static hs_status split_input(pass *p, int l, hs_hook_kind kind, int nh, const float *W, const float *bias,
+                             const float *x, float *out)
+{
+    const hs_config *c = p->c;
+    const hs_layer_weights *lw = &p->m->layers[l];
+    int d = c->d_model, dh = c->d_head, N = p->N;
+    size_t rowb = (size_t)d * sizeof(float);
+    hs_status rc = HS_OK;
+    float *copies = malloc((size_t)N * nh * rowb), *rows = malloc((size_t)N * rowb), *mean = malloc(N * sizeof(float)),
+          *scale = malloc(N * sizeof(float)), *o = malloc((size_t)N * dh * sizeof(float));
+    int *idx = malloc(N * sizeof(int));
+    if (!copies || !rows || !mean || !scale || !o || !idx) {
+        rc = hs_fail(p->err, HS_ERR_NOMEM, "forward: out of memory for %s", hs_hook_kind_name(kind));
+        goto done;
+    }
+    for (int n = 0; n < N; n++)
+        for (int h = 0; h < nh; h++)
+            memcpy(copies + ((size_t)n * nh + h) * d, x + (size_t)n * d, rowb);
+    if ((rc = fire(p, kind, l, copies, 4, p->T, nh, d)) != HS_OK)
+        goto done;
+    for (int h = 0; h < nh; h++) {
+        int m = 0;
+        for (int n = 0; n < N; n++) {
+            const float *cp = copies + ((size_t)n * nh + h) * d;
+            if (memcmp(cp, x + (size_t)n * d, rowb) != 0) {
+                memcpy(rows + (size_t)m * d, cp, rowb);
+                idx[m++] = n;
+            }
+        }
+        if (m == 0)
+            continue;
+        if (c->norm == HS_NORM_LAYERNORM)
+            hs_layernorm_stats(rows, mean, scale, m, d, c->norm_eps);
+        else
+            hs_rmsnorm_stats(rows, mean, scale, m, d, c->norm_eps);
+        hs_norm_apply(rows, rows, mean, scale, NULL, NULL, m, d);
+        hs_norm_affine(rows, lw->ln1_w, lw->ln1_b, m, d);
+        p->k->linear(o, rows, W + (size_t)h * dh * d, bias ? bias + (size_t)h * dh : NULL, m, d, dh);
+        for (int i = 0; i < m; i++)
+            memcpy(out + ((size_t)idx[i] * nh + h) * dh, o + (size_t)i * dh, dh * sizeof(float));
+    }
+done:
+    free(copies);
+    free(rows);
+    free(mean);
+    free(scale);
+    free(o);
+    free(idx);
+    return rc;
+}
+
+/* Attention sub-layer: reads xn (ln1 output) and x (its input, for the per-head inputs), writes attn_out. */
 static hs_status attention(pass *p, int l)
 {
     const hs_config *c = p->c;
@@ -146,6 +204,19 @@ static hs_status attention(pass *p, int l)
     p->k->linear(w->q, w->xn, lw->W_Q, lw->b_Q, p->N, d, H * dh);
     p->k->linear(w->k, w->xn, lw->W_K, lw->b_K, p->N, d, G * dh);
     p->k->linear(w->v, w->xn, lw->W_V, lw->b_V, p->N, d, G * dh);
+    const struct { hs_hook_kind kind; int nh; const float *W, *b; float *out; } split[] = {
+        {HS_HOOK_Q_INPUT, H, lw->W_Q, lw->b_Q, w->q},
+        {HS_HOOK_K_INPUT, G, lw->W_K, lw->b_K, w->k},
+        {HS_HOOK_V_INPUT, G, lw->W_V, lw->b_V, w->v},
+    };
+    for (int i = 0; i < 3; i++) {
+        hs_hook_point hp = {split[i].kind, l};
+        if (!hs_hooks_wanted(p->hooks, &hp))
+            continue;
+        hs_status rc = split_input(p, l, split[i].kind, split[i].nh, split[i].W, split[i].b, w->x, split[i].out);
+        if (rc != HS_OK)
+            return rc;
+    }
     FIRE(HS_HOOK_Q, l, w->q, 4, p->T, H, dh);
     FIRE(HS_HOOK_K, l, w->k, 4, p->T, G, dh);
     FIRE(HS_HOOK_V, l, w->v, 4, p->T, G, dh);
