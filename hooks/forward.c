@@ -27,6 +27,7 @@ typedef struct workspace {
     float *pre;      /* [N, d_mlp] */
     float *pre_lin;  /* [N, d_mlp] gated MLPs only */
     float *mlp_out;  /* [N, d_model] */
+    float *mlp_in;   /* [N, d_model] ln2's input as the MLP sees it, only when hook_mlp_in is wanted */
     float *logits;   /* [N, d_vocab], only when unembed.hook_out is wanted but no logits_out given */
 } workspace;
 
@@ -38,7 +39,7 @@ static void workspace_free(workspace *w)
 }
 
 static hs_status workspace_alloc(workspace *w, const hs_config *c, int B, int T, int want_result, int want_logits,
-                                 hs_error *err)
+                                 int want_mlp_in, hs_error *err)
 {
     memset(w, 0, sizeof *w);
     size_t N = (size_t)B * T, d = (size_t)c->d_model, hq = (size_t)c->n_heads * c->d_head,
@@ -53,6 +54,7 @@ static hs_status workspace_alloc(workspace *w, const hs_config *c, int B, int T,
         {&w->attn_out, N * d, 1},   {&w->pre, N * c->d_mlp, 1},
         {&w->pre_lin, N * c->d_mlp, c->gated_mlp},
         {&w->mlp_out, N * d, 1},    {&w->logits, N * c->d_vocab, want_logits},
+        {&w->mlp_in, N * d, want_mlp_in},
     };
     for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++) {
         if (!plan[i].needed)
@@ -309,6 +311,21 @@ static hs_status mlp(pass *p, int l)
     return HS_OK;
 }
 
+/* ln2 for the MLP of layer l, from its input x [N, d] (resid_mid, or resid_pre in a parallel block). When
+ * hook_mlp_in is wanted, ln2 reads a copy of x that the hook fired on, so an intervention there reaches
+ * the MLP and nothing else. */
+static hs_status mlp_norm(pass *p, int l, const float *x)
+{
+    const hs_layer_weights *lw = &p->m->layers[l];
+    hs_hook_point hp = {HS_HOOK_MLP_IN, l};
+    if (p->w.mlp_in && hs_hooks_wanted(p->hooks, &hp)) {
+        memcpy(p->w.mlp_in, x, (size_t)p->N * p->c->d_model * sizeof(float));
+        FIRE(HS_HOOK_MLP_IN, l, p->w.mlp_in, 3, p->T, p->c->d_model, 0);
+        x = p->w.mlp_in;
+    }
+    return apply_norm(p, x, lw->ln2_w, lw->ln2_b, HS_HOOK_LN2_SCALE, HS_HOOK_LN2_NORMALIZED, l);
+}
+
 static hs_status block(pass *p, int l)
 {
     const hs_config *c = p->c;
@@ -323,7 +340,7 @@ static hs_status block(pass *p, int l)
         return rc;
     if (c->parallel_residual) {
         /* x + attn(ln1(x)) + mlp(ln2(x)): both sub-layers read the block's input */
-        if ((rc = apply_norm(p, w->x, lw->ln2_w, lw->ln2_b, HS_HOOK_LN2_SCALE, HS_HOOK_LN2_NORMALIZED, l)) != HS_OK)
+        if ((rc = mlp_norm(p, l, w->x)) != HS_OK)
             return rc;
         if ((rc = mlp(p, l)) != HS_OK)
             return rc;
@@ -333,7 +350,7 @@ static hs_status block(pass *p, int l)
         for (size_t i = 0; i < nd; i++)
             w->x[i] += w->attn_out[i];
         FIRE(HS_HOOK_RESID_MID, l, w->x, 3, p->T, c->d_model, 0);
-        if ((rc = apply_norm(p, w->x, lw->ln2_w, lw->ln2_b, HS_HOOK_LN2_SCALE, HS_HOOK_LN2_NORMALIZED, l)) != HS_OK)
+        if ((rc = mlp_norm(p, l, w->x)) != HS_OK)
             return rc;
         if ((rc = mlp(p, l)) != HS_OK)
             return rc;
@@ -387,16 +404,18 @@ hs_status hs_forward(const hs_model *m, const hs_batch *batch, hs_hooks *hooks, 
     pass *p = &ps;
     p->N = p->B * p->T;
     p->k = backend == HS_BACKEND_REFERENCE ? &hs_kernels_ref : &hs_kernels_cpu;
-    int want_result = 0;
-    for (int l = 0; l < c->n_layers && !want_result; l++) {
-        hs_hook_point hp = {HS_HOOK_RESULT, l};
-        want_result = hs_hooks_wanted(hooks, &hp);
+    int want_result = 0, want_mlp_in = 0;
+    for (int l = 0; l < c->n_layers; l++) {
+        hs_hook_point hp = {HS_HOOK_RESULT, l}, mp = {HS_HOOK_MLP_IN, l};
+        want_result |= hs_hooks_wanted(hooks, &hp);
+        want_mlp_in |= hs_hooks_wanted(hooks, &mp);
     }
     /* The unembedding is a fifth of a GPT-2-small pass: skipped when nobody wants logits, and
      * written straight into the caller's array when there is one. */
     hs_hook_point logits_hp = {HS_HOOK_LOGITS, -1};
     int want_logits_hook = hs_hooks_wanted(hooks, &logits_hp);
-    if ((rc = workspace_alloc(&p->w, c, p->B, p->T, want_result, want_logits_hook && !logits_out, err)) != HS_OK)
+    if ((rc = workspace_alloc(&p->w, c, p->B, p->T, want_result, want_logits_hook && !logits_out, want_mlp_in,
+                              err)) != HS_OK)
         return rc;
     if ((rc = embed(p, batch)) != HS_OK)
         goto done;

@@ -41,6 +41,7 @@ static const struct {
     [HS_HOOK_Q_INPUT] = {"hook_q_input", 1, 2},
     [HS_HOOK_K_INPUT] = {"hook_k_input", 1, 2},
     [HS_HOOK_V_INPUT] = {"hook_v_input", 1, 2},
+    [HS_HOOK_MLP_IN] = {"hook_mlp_in", 1, -1},
 };
 
 const char *hs_hook_kind_name(hs_hook_kind kind)

@@ -157,6 +157,9 @@ typedef enum hs_hook_kind {
     HS_HOOK_Q_INPUT,          /* blocks.L.hook_q_input       [batch, pos, head, d_model] */
     HS_HOOK_K_INPUT,          /* blocks.L.hook_k_input       [batch, pos, kv_head, d_model] */
     HS_HOOK_V_INPUT,          /* blocks.L.hook_v_input       [batch, pos, kv_head, d_model] */
+    /* The MLP's input before ln2 (TransformerLens's use_hook_mlp_in): a copy of hook_resid_mid
+     * (parallel residual: hook_resid_pre); an intervention reaches the MLP only. */
+    HS_HOOK_MLP_IN,           /* blocks.L.hook_mlp_in        [batch, pos, d_model] */
     HS_HOOK_KIND_COUNT
 } hs_hook_kind;
 
