@@ -24,6 +24,9 @@ typedef struct tape_layer {
     float *pattern;              /* [B, H, T, T] */
     float *ln2_scale, *ln2_xhat; /* [N], [N, d] */
     float *pre, *pre_lin;        /* [N, d_mlp]: MLP (gate) pre-activation; up projection when gated */
+    float *qkv_in[3];            /* [N, H, d], [N, G, d], [N, G, d]: hook_q/k/v_input's copies as the
+                                  * pass used them, only when the caller's forward asked for them */
+    float *resid_pre;            /* [N, d]: what they were copied from, kept with them */
 } tape_layer;
 
 struct hs_tape {
@@ -81,11 +84,26 @@ static const uint64_t tape_kinds = BIT(HS_HOOK_LN1_SCALE) | BIT(HS_HOOK_LN1_NORM
                                    BIT(HS_HOOK_MLP_PRE) | BIT(HS_HOOK_MLP_PRE_LINEAR) |
                                    BIT(HS_HOOK_LN_FINAL_SCALE) | BIT(HS_HOOK_LN_FINAL_NORMALIZED);
 
+/* The per-head input kinds, kept only when the caller's forward hook set wants them (so a tape costs
+ * nothing more for them otherwise); their copies are allocated when first fired. */
+static const hs_hook_kind input_kinds[3] = {HS_HOOK_Q_INPUT, HS_HOOK_K_INPUT, HS_HOOK_V_INPUT};
+
 static hs_status tape_tap(void *user, const hs_hook_point *hp, const hs_tensor *t)
 {
     hs_tape *tp = user;
     tape_layer *L = hp->layer >= 0 ? &tp->layers[hp->layer] : NULL;
-    float *dst = NULL;
+    float *dst = NULL, **lazy = NULL;
+    for (int i = 0; i < 3; i++)
+        if (L && hp->kind == input_kinds[i])
+            lazy = &L->qkv_in[i];
+    if (L && hp->kind == HS_HOOK_RESID_PRE)
+        lazy = &L->resid_pre;
+    if (lazy) {
+        if (!*lazy && !(*lazy = malloc((size_t)hs_tensor_numel(t) * sizeof(float))))
+            return HS_ERR_NOMEM;
+        memcpy(*lazy, t->data, (size_t)hs_tensor_numel(t) * sizeof(float));
+        return HS_OK;
+    }
     switch (hp->kind) {
     case HS_HOOK_LN1_SCALE: dst = L->ln1_scale; break;
     case HS_HOOK_LN1_NORMALIZED: dst = L->ln1_xhat; break;
@@ -131,8 +149,17 @@ hs_status hs_forward_tape(const hs_model *m, const hs_batch *batch, hs_hooks *ho
         rc = hs_hooks_new(&own, err);
     if (rc == HS_OK) {
         hs_hooks *h = hooks ? hooks : own;
-        hs_hooks_set_tap(h, tape_kinds, tape_tap, tp);
-        rc = hs_forward(m, batch, h, backend, logits_out, err);
+        uint64_t kinds = tape_kinds;
+        if ((rc = hs_hooks_bind(h, m->cfg.n_layers, err)) == HS_OK)
+            for (int i = 0; i < 3; i++)
+                for (int l = 0; l < m->cfg.n_layers; l++) {
+                    hs_hook_point hp = {input_kinds[i], l};
+                    if (hs_hooks_wanted(h, &hp))
+                        kinds |= BIT(input_kinds[i]) | BIT(HS_HOOK_RESID_PRE);
+                }
+        hs_hooks_set_tap(h, kinds, tape_tap, tp);
+        if (rc == HS_OK)
+            rc = hs_forward(m, batch, h, backend, logits_out, err);
         hs_hooks_set_tap(h, 0, NULL, NULL); /* the caller's set is left as it was given */
     }
     hs_hooks_free(own);
@@ -199,10 +226,10 @@ static hs_status gfire(bpass *p, hs_hook_kind kind, int layer, float *data, int 
             return rc_;                                                                 \
     } while (0)
 
-/* dx [N, d] += the gradient at a norm's input, from dxn [N, d] = dL/d(norm output) (overwritten with
- * dL/dx̂ = dxn ⊙ w, which hook_normalized's observers see), through x̂ and the scale. */
-static hs_status norm_backward(bpass *p, float *dxn, const float *w, const float *xhat, const float *scale,
-                               hs_hook_kind scale_kind, hs_hook_kind normalized_kind, int layer)
+/* dx [N, d] (g.dx when NULL) += the gradient at a norm's input, from dxn [N, d] = dL/d(norm output)
+ * (overwritten with dL/dx̂ = dxn ⊙ w, which hook_normalized's observers see), through x̂ and the scale. */
+static hs_status norm_backward_to(bpass *p, float *dx, float *dxn, const float *w, const float *xhat,
+                                  const float *scale, hs_hook_kind scale_kind, hs_hook_kind normalized_kind, int layer)
 {
     int d = p->c->d_model;
     for (int i = 0; i < p->N; i++)
@@ -211,11 +238,113 @@ static hs_status norm_backward(bpass *p, float *dxn, const float *w, const float
     GFIRE(normalized_kind, layer, dxn, 3, p->T, d, 0);
     hs_bw_norm_scale(p->g.dscale, dxn, xhat, scale, p->N, d);
     GFIRE(scale_kind, layer, p->g.dscale, 3, p->T, 1, 0);
-    hs_bw_norm_input(p->g.dx, dxn, xhat, scale, p->g.dscale, p->N, d, p->c->norm == HS_NORM_LAYERNORM);
+    hs_bw_norm_input(dx ? dx : p->g.dx, dxn, xhat, scale, p->g.dscale, p->N, d, p->c->norm == HS_NORM_LAYERNORM);
     return HS_OK;
 }
 
-/* From dattn [N, d] = dL/d(attn_out) to dxn [N, d] = dL/d(ln1 output). */
+static hs_status norm_backward(bpass *p, float *dxn, const float *w, const float *xhat, const float *scale,
+                               hs_hook_kind scale_kind, hs_hook_kind normalized_kind, int layer)
+{
+    return norm_backward_to(p, NULL, dxn, w, xhat, scale, scale_kind, normalized_kind, layer);
+}
+
+/* ln2's backward from dxn [N, d] into g.dx; when hook_mlp_in's gradient is wanted, the gradient at ln2's
+ * input is gathered on its own, fired there (an intervention acts on the MLP's path only), then added. */
+static hs_status mlp_norm_backward(bpass *p, int l, float *dxn)
+{
+    const hs_layer_weights *lw = &p->m->layers[l];
+    const tape_layer *tl = &p->tp->layers[l];
+    hs_hook_point hp = {HS_HOOK_MLP_IN, l};
+    if (!hs_hooks_wanted(p->hooks, &hp))
+        return norm_backward(p, dxn, lw->ln2_w, tl->ln2_xhat, tl->ln2_scale, HS_HOOK_LN2_SCALE,
+                             HS_HOOK_LN2_NORMALIZED, l);
+    size_t nd = (size_t)p->N * p->c->d_model;
+    float *din = calloc(nd, sizeof(float));
+    if (!din)
+        return hs_fail(p->err, HS_ERR_NOMEM, "backward: out of memory for hook_mlp_in");
+    hs_status rc = norm_backward_to(p, din, dxn, lw->ln2_w, tl->ln2_xhat, tl->ln2_scale, HS_HOOK_LN2_SCALE,
+                                    HS_HOOK_LN2_NORMALIZED, l);
+    if (rc == HS_OK)
+        rc = gfire(p, HS_HOOK_MLP_IN, l, din, 3, p->T, p->c->d_model, 0);
+    for (size_t i = 0; rc == HS_OK && i < nd; i++)
+        p->g.dx[i] += din[i];
+    free(din);
+    return rc;
+}
+
+/* The per-head inputs' backward (hooks/forward.c, split_input): from dy [N, nh·dh] = dL/d(q, k or v)
+ * to dcopy [N, nh, d] = dL/d(head h's copy of resid_pre), through head h's slice of W [nh·dh, d] and
+ * ln1 of that copy alone; fires `kind` on dcopy. copies [N, nh, d] are the forward's when it changed
+ * them (x̂ and scale come from them), else NULL (each copy was resid_pre, whose x̂ and scale are ln1's).
+ * The gradient flows on through the copies (g.dx += Σ_h dcopy, *flowed = 1) when the forward changed
+ * them or an intervention changed dcopy; otherwise dcopy was only observed and the caller takes the
+ * fused path through ln1, so observing leaves every other gradient bit for bit. */
+static hs_status split_input_backward(bpass *p, int l, hs_hook_kind kind, int nh, const float *W, const float *dy,
+                                      const float *copies, int *flowed)
+{
+    const hs_config *c = p->c;
+    const hs_layer_weights *lw = &p->m->layers[l];
+    const tape_layer *tl = &p->tp->layers[l];
+    int d = c->d_model, dh = c->d_head, N = p->N, hd = nh * dh;
+    size_t nd = (size_t)N * d;
+    hs_status rc = HS_OK;
+    float *dcopy = malloc(nd * nh * sizeof(float)), *kept = malloc(nd * nh * sizeof(float)),
+          *dxh = malloc(nd * sizeof(float)),
+          *din = malloc(nd * sizeof(float)), *xh = malloc(nd * sizeof(float)), *mean = malloc(N * sizeof(float)),
+          *scale = malloc(N * sizeof(float)), *dscale = malloc(N * sizeof(float));
+    *flowed = copies != NULL;
+    if (!dcopy || !kept || !dxh || !din || !xh || !mean || !scale || !dscale) {
+        rc = hs_fail(p->err, HS_ERR_NOMEM, "backward: out of memory for %s", hs_hook_kind_name(kind));
+        goto done;
+    }
+    for (int h = 0; h < nh; h++) {
+        const float *xhat = tl->ln1_xhat, *sc = tl->ln1_scale;
+        if (copies) {
+            for (int n = 0; n < N; n++)
+                memcpy(xh + (size_t)n * d, copies + ((size_t)n * nh + h) * d, (size_t)d * sizeof(float));
+            if (c->norm == HS_NORM_LAYERNORM)
+                hs_layernorm_stats(xh, mean, scale, N, d, c->norm_eps);
+            else
+                hs_rmsnorm_stats(xh, mean, scale, N, d, c->norm_eps);
+            hs_norm_apply(xh, xh, mean, scale, NULL, NULL, N, d);
+            xhat = xh;
+            sc = scale;
+        }
+        /* dxh [N, d] = dy[:, h·dh : (h+1)·dh] [N, dh] · W[h·dh : (h+1)·dh, :] [dh, d], then · ln1's gain */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, d, dh, 1.0f, dy + (size_t)h * dh, hd,
+                    W + (size_t)h * dh * d, d, 0.0f, dxh, d);
+        for (int n = 0; n < N; n++)
+            for (int k = 0; k < d; k++)
+                dxh[(size_t)n * d + k] *= lw->ln1_w[k];
+        hs_bw_norm_scale(dscale, dxh, xhat, sc, N, d);
+        memset(din, 0, nd * sizeof(float));
+        hs_bw_norm_input(din, dxh, xhat, sc, dscale, N, d, c->norm == HS_NORM_LAYERNORM);
+        for (int n = 0; n < N; n++)
+            memcpy(dcopy + ((size_t)n * nh + h) * d, din + (size_t)n * d, (size_t)d * sizeof(float));
+    }
+    memcpy(kept, dcopy, nd * nh * sizeof(float));
+    if ((rc = gfire(p, kind, l, dcopy, 4, p->T, nh, d)) != HS_OK)
+        goto done;
+    if (!*flowed && !(*flowed = memcmp(kept, dcopy, nd * nh * sizeof(float)) != 0))
+        goto done;
+    for (int n = 0; n < N; n++)
+        for (int h = 0; h < nh; h++)
+            for (int k = 0; k < d; k++)
+                p->g.dx[(size_t)n * d + k] += dcopy[((size_t)n * nh + h) * d + k];
+done:
+    free(dcopy);
+    free(kept);
+    free(dxh);
+    free(din);
+    free(xh);
+    free(mean);
+    free(scale);
+    free(dscale);
+    return rc;
+}
+
+/* From dattn [N, d] = dL/d(attn_out) to dxn [N, d] = dL/d(ln1 output) (what reaches q, k, v through the
+ * shared ln1; a path whose per-head input is wanted goes through its copies to g.dx instead). */
 static hs_status attention_backward(bpass *p, int l, float *dattn, float *dxn)
 {
     const hs_config *c = p->c;
@@ -253,9 +382,35 @@ static hs_status attention_backward(bpass *p, int l, float *dattn, float *dxn)
     GFIRE(HS_HOOK_Q, l, g->dq, 4, p->T, H, dh);
     GFIRE(HS_HOOK_K, l, g->dk, 4, p->T, G, dh);
     GFIRE(HS_HOOK_V, l, g->dv, 4, p->T, G, dh);
-    hs_bw_linear(dxn, NULL, NULL, g->dq, NULL, lw->W_Q, N, d, H * dh, 0);
-    hs_bw_linear(dxn, NULL, NULL, g->dk, NULL, lw->W_K, N, d, G * dh, 1);
-    hs_bw_linear(dxn, NULL, NULL, g->dv, NULL, lw->W_V, N, d, G * dh, 1);
+    const struct { hs_hook_kind kind; int nh; const float *W, *dy; } path[3] = {
+        {HS_HOOK_Q_INPUT, H, lw->W_Q, g->dq},
+        {HS_HOOK_K_INPUT, G, lw->W_K, g->dk},
+        {HS_HOOK_V_INPUT, G, lw->W_V, g->dv},
+    };
+    int acc = 0;
+    for (int i = 0; i < 3; i++) {
+        hs_hook_point hp = {path[i].kind, l};
+        /* did the forward change any copy? (kept only when its caller asked for them) */
+        int changed = 0;
+        const float *cp = tl->qkv_in[i];
+        for (int n = 0; cp && tl->resid_pre && !changed && n < N; n++)
+            for (int h = 0; h < path[i].nh && !changed; h++)
+                changed = memcmp(cp + ((size_t)n * path[i].nh + h) * d, tl->resid_pre + (size_t)n * d,
+                                 (size_t)d * sizeof(float)) != 0;
+        if (changed || hs_hooks_wanted(p->hooks, &hp)) {
+            int flowed = 0;
+            hs_status rc = split_input_backward(p, l, path[i].kind, path[i].nh, path[i].W, path[i].dy,
+                                                changed ? cp : NULL, &flowed);
+            if (rc != HS_OK)
+                return rc;
+            if (flowed)
+                continue;
+        }
+        hs_bw_linear(dxn, NULL, NULL, path[i].dy, NULL, path[i].W, N, d, path[i].nh * dh, acc);
+        acc = 1;
+    }
+    if (!acc) /* every path flowed through its own copies: nothing reaches resid_pre through ln1 */
+        memset(dxn, 0, (size_t)N * d * sizeof(float));
     return HS_OK;
 }
 
@@ -324,15 +479,13 @@ static hs_status block_backward(bpass *p, int l)
         memcpy(g->dbranch2, g->dx, nd * sizeof(float));
         if ((rc = mlp_backward(p, l, g->dbranch2, g->dxn2)) != HS_OK ||
             (rc = attention_backward(p, l, g->dbranch, g->dxn)) != HS_OK ||
-            (rc = norm_backward(p, g->dxn2, lw->ln2_w, tl->ln2_xhat, tl->ln2_scale, HS_HOOK_LN2_SCALE,
-                                HS_HOOK_LN2_NORMALIZED, l)) != HS_OK ||
+            (rc = mlp_norm_backward(p, l, g->dxn2)) != HS_OK ||
             (rc = norm_backward(p, g->dxn, lw->ln1_w, tl->ln1_xhat, tl->ln1_scale, HS_HOOK_LN1_SCALE,
                                 HS_HOOK_LN1_NORMALIZED, l)) != HS_OK)
             return rc;
     } else {
         if ((rc = mlp_backward(p, l, g->dbranch, g->dxn)) != HS_OK ||
-            (rc = norm_backward(p, g->dxn, lw->ln2_w, tl->ln2_xhat, tl->ln2_scale, HS_HOOK_LN2_SCALE,
-                                HS_HOOK_LN2_NORMALIZED, l)) != HS_OK)
+            (rc = mlp_norm_backward(p, l, g->dxn)) != HS_OK)
             return rc;
         GFIRE(HS_HOOK_RESID_MID, l, g->dx, 3, p->T, c->d_model, 0);
         memcpy(g->dbranch, g->dx, nd * sizeof(float));

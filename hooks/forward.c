@@ -27,6 +27,7 @@ typedef struct workspace {
     float *pre;      /* [N, d_mlp] */
     float *pre_lin;  /* [N, d_mlp] gated MLPs only */
     float *mlp_out;  /* [N, d_model] */
+    float *mlp_in;   /* [N, d_model] ln2's input as the MLP sees it, only when hook_mlp_in is wanted */
     float *logits;   /* [N, d_vocab], only when unembed.hook_out is wanted but no logits_out given */
 } workspace;
 
@@ -38,7 +39,7 @@ static void workspace_free(workspace *w)
 }
 
 static hs_status workspace_alloc(workspace *w, const hs_config *c, int B, int T, int want_result, int want_logits,
-                                 hs_error *err)
+                                 int want_mlp_in, hs_error *err)
 {
     memset(w, 0, sizeof *w);
     size_t N = (size_t)B * T, d = (size_t)c->d_model, hq = (size_t)c->n_heads * c->d_head,
@@ -53,6 +54,7 @@ static hs_status workspace_alloc(workspace *w, const hs_config *c, int B, int T,
         {&w->attn_out, N * d, 1},   {&w->pre, N * c->d_mlp, 1},
         {&w->pre_lin, N * c->d_mlp, c->gated_mlp},
         {&w->mlp_out, N * d, 1},    {&w->logits, N * c->d_vocab, want_logits},
+        {&w->mlp_in, N * d, want_mlp_in},
     };
     for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++) {
         if (!plan[i].needed)
@@ -136,7 +138,65 @@ static hs_status embed(pass *p, const hs_batch *batch)
     return HS_OK;
 }
 
-/* Attention sub-layer: reads xn (ln1 output), writes attn_out. */
+/* The per-head inputs of one of q, k, v (hook_q_input, hook_k_input, hook_v_input; TransformerLens's
+ * use_split_qkv_input), called only when someone wants `kind` at layer l. out [N, nh·dh] holds the
+ * fused projection of ln1(x); x [N, d] is hook_resid_pre. Fires the copies [N, nh, d] (x once per
+ * head), then recomputes the rows (n, h) whose copy was changed: ln1 of that copy alone (gain and
+ * bias, past ln1's own hooks, as TransformerLens does) projected by head h's slice of W [nh·dh, d].
+ * A row left bit for bit as it was keeps the fused value, so observing changes nothing, and a
+ * change to head h's copy at position t reaches out only at (t, h). */
+static hs_status split_input(pass *p, int l, hs_hook_kind kind, int nh, const float *W, const float *bias,
+                             const float *x, float *out)
+{
+    const hs_config *c = p->c;
+    const hs_layer_weights *lw = &p->m->layers[l];
+    int d = c->d_model, dh = c->d_head, N = p->N;
+    size_t rowb = (size_t)d * sizeof(float);
+    hs_status rc = HS_OK;
+    float *copies = malloc((size_t)N * nh * rowb), *rows = malloc((size_t)N * rowb), *mean = malloc(N * sizeof(float)),
+          *scale = malloc(N * sizeof(float)), *o = malloc((size_t)N * dh * sizeof(float));
+    int *idx = malloc(N * sizeof(int));
+    if (!copies || !rows || !mean || !scale || !o || !idx) {
+        rc = hs_fail(p->err, HS_ERR_NOMEM, "forward: out of memory for %s", hs_hook_kind_name(kind));
+        goto done;
+    }
+    for (int n = 0; n < N; n++)
+        for (int h = 0; h < nh; h++)
+            memcpy(copies + ((size_t)n * nh + h) * d, x + (size_t)n * d, rowb);
+    if ((rc = fire(p, kind, l, copies, 4, p->T, nh, d)) != HS_OK)
+        goto done;
+    for (int h = 0; h < nh; h++) {
+        int m = 0;
+        for (int n = 0; n < N; n++) {
+            const float *cp = copies + ((size_t)n * nh + h) * d;
+            if (memcmp(cp, x + (size_t)n * d, rowb) != 0) {
+                memcpy(rows + (size_t)m * d, cp, rowb);
+                idx[m++] = n;
+            }
+        }
+        if (m == 0)
+            continue;
+        if (c->norm == HS_NORM_LAYERNORM)
+            hs_layernorm_stats(rows, mean, scale, m, d, c->norm_eps);
+        else
+            hs_rmsnorm_stats(rows, mean, scale, m, d, c->norm_eps);
+        hs_norm_apply(rows, rows, mean, scale, NULL, NULL, m, d);
+        hs_norm_affine(rows, lw->ln1_w, lw->ln1_b, m, d);
+        p->k->linear(o, rows, W + (size_t)h * dh * d, bias ? bias + (size_t)h * dh : NULL, m, d, dh);
+        for (int i = 0; i < m; i++)
+            memcpy(out + ((size_t)idx[i] * nh + h) * dh, o + (size_t)i * dh, dh * sizeof(float));
+    }
+done:
+    free(copies);
+    free(rows);
+    free(mean);
+    free(scale);
+    free(o);
+    free(idx);
+    return rc;
+}
+
+/* Attention sub-layer: reads xn (ln1 output) and x (its input, for the per-head inputs), writes attn_out. */
 static hs_status attention(pass *p, int l)
 {
     const hs_config *c = p->c;
@@ -146,6 +206,19 @@ static hs_status attention(pass *p, int l)
     p->k->linear(w->q, w->xn, lw->W_Q, lw->b_Q, p->N, d, H * dh);
     p->k->linear(w->k, w->xn, lw->W_K, lw->b_K, p->N, d, G * dh);
     p->k->linear(w->v, w->xn, lw->W_V, lw->b_V, p->N, d, G * dh);
+    const struct { hs_hook_kind kind; int nh; const float *W, *b; float *out; } split[] = {
+        {HS_HOOK_Q_INPUT, H, lw->W_Q, lw->b_Q, w->q},
+        {HS_HOOK_K_INPUT, G, lw->W_K, lw->b_K, w->k},
+        {HS_HOOK_V_INPUT, G, lw->W_V, lw->b_V, w->v},
+    };
+    for (int i = 0; i < 3; i++) {
+        hs_hook_point hp = {split[i].kind, l};
+        if (!hs_hooks_wanted(p->hooks, &hp))
+            continue;
+        hs_status rc = split_input(p, l, split[i].kind, split[i].nh, split[i].W, split[i].b, w->x, split[i].out);
+        if (rc != HS_OK)
+            return rc;
+    }
     FIRE(HS_HOOK_Q, l, w->q, 4, p->T, H, dh);
     FIRE(HS_HOOK_K, l, w->k, 4, p->T, G, dh);
     FIRE(HS_HOOK_V, l, w->v, 4, p->T, G, dh);
@@ -238,6 +311,21 @@ static hs_status mlp(pass *p, int l)
     return HS_OK;
 }
 
+/* ln2 for the MLP of layer l, from its input x [N, d] (resid_mid, or resid_pre in a parallel block). When
+ * hook_mlp_in is wanted, ln2 reads a copy of x that the hook fired on, so an intervention there reaches
+ * the MLP and nothing else. */
+static hs_status mlp_norm(pass *p, int l, const float *x)
+{
+    const hs_layer_weights *lw = &p->m->layers[l];
+    hs_hook_point hp = {HS_HOOK_MLP_IN, l};
+    if (p->w.mlp_in && hs_hooks_wanted(p->hooks, &hp)) {
+        memcpy(p->w.mlp_in, x, (size_t)p->N * p->c->d_model * sizeof(float));
+        FIRE(HS_HOOK_MLP_IN, l, p->w.mlp_in, 3, p->T, p->c->d_model, 0);
+        x = p->w.mlp_in;
+    }
+    return apply_norm(p, x, lw->ln2_w, lw->ln2_b, HS_HOOK_LN2_SCALE, HS_HOOK_LN2_NORMALIZED, l);
+}
+
 static hs_status block(pass *p, int l)
 {
     const hs_config *c = p->c;
@@ -252,7 +340,7 @@ static hs_status block(pass *p, int l)
         return rc;
     if (c->parallel_residual) {
         /* x + attn(ln1(x)) + mlp(ln2(x)): both sub-layers read the block's input */
-        if ((rc = apply_norm(p, w->x, lw->ln2_w, lw->ln2_b, HS_HOOK_LN2_SCALE, HS_HOOK_LN2_NORMALIZED, l)) != HS_OK)
+        if ((rc = mlp_norm(p, l, w->x)) != HS_OK)
             return rc;
         if ((rc = mlp(p, l)) != HS_OK)
             return rc;
@@ -262,7 +350,7 @@ static hs_status block(pass *p, int l)
         for (size_t i = 0; i < nd; i++)
             w->x[i] += w->attn_out[i];
         FIRE(HS_HOOK_RESID_MID, l, w->x, 3, p->T, c->d_model, 0);
-        if ((rc = apply_norm(p, w->x, lw->ln2_w, lw->ln2_b, HS_HOOK_LN2_SCALE, HS_HOOK_LN2_NORMALIZED, l)) != HS_OK)
+        if ((rc = mlp_norm(p, l, w->x)) != HS_OK)
             return rc;
         if ((rc = mlp(p, l)) != HS_OK)
             return rc;
@@ -316,16 +404,18 @@ hs_status hs_forward(const hs_model *m, const hs_batch *batch, hs_hooks *hooks, 
     pass *p = &ps;
     p->N = p->B * p->T;
     p->k = backend == HS_BACKEND_REFERENCE ? &hs_kernels_ref : &hs_kernels_cpu;
-    int want_result = 0;
-    for (int l = 0; l < c->n_layers && !want_result; l++) {
-        hs_hook_point hp = {HS_HOOK_RESULT, l};
-        want_result = hs_hooks_wanted(hooks, &hp);
+    int want_result = 0, want_mlp_in = 0;
+    for (int l = 0; l < c->n_layers; l++) {
+        hs_hook_point hp = {HS_HOOK_RESULT, l}, mp = {HS_HOOK_MLP_IN, l};
+        want_result |= hs_hooks_wanted(hooks, &hp);
+        want_mlp_in |= hs_hooks_wanted(hooks, &mp);
     }
     /* The unembedding is a fifth of a GPT-2-small pass: skipped when nobody wants logits, and
      * written straight into the caller's array when there is one. */
     hs_hook_point logits_hp = {HS_HOOK_LOGITS, -1};
     int want_logits_hook = hs_hooks_wanted(hooks, &logits_hp);
-    if ((rc = workspace_alloc(&p->w, c, p->B, p->T, want_result, want_logits_hook && !logits_out, err)) != HS_OK)
+    if ((rc = workspace_alloc(&p->w, c, p->B, p->T, want_result, want_logits_hook && !logits_out, want_mlp_in,
+                              err)) != HS_OK)
         return rc;
     if ((rc = embed(p, batch)) != HS_OK)
         goto done;

@@ -38,6 +38,10 @@ static const struct {
     [HS_HOOK_LN_FINAL_SCALE] = {"ln_final.hook_scale", 0, -1},
     [HS_HOOK_LN_FINAL_NORMALIZED] = {"ln_final.hook_normalized", 0, -1},
     [HS_HOOK_LOGITS] = {"unembed.hook_out", 0, -1},
+    [HS_HOOK_Q_INPUT] = {"hook_q_input", 1, 2},
+    [HS_HOOK_K_INPUT] = {"hook_k_input", 1, 2},
+    [HS_HOOK_V_INPUT] = {"hook_v_input", 1, 2},
+    [HS_HOOK_MLP_IN] = {"hook_mlp_in", 1, -1},
 };
 
 const char *hs_hook_kind_name(hs_hook_kind kind)

@@ -107,7 +107,9 @@ hs_status hs_record_parse_hooks(const char *spec, hs_record_options *opt, hs_err
     opt->hooks = 0;
     memset(opt->hook_layers, 0, sizeof opt->hook_layers);
     if (!strcmp(spec, "all")) {
-        opt->hooks = (uint32_t)((1ull << HS_HOOK_KIND_COUNT) - 1);
+        /* every kind up to the logits: the copies of the residual stream (per-head inputs, d_model per
+         * head; mlp_in) only by name */
+        opt->hooks = (uint32_t)((1ull << (HS_HOOK_LOGITS + 1)) - 1);
         return HS_OK;
     }
     char *copy = strdup(spec), *save = NULL;

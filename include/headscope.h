@@ -150,6 +150,16 @@ typedef enum hs_hook_kind {
     HS_HOOK_LN_FINAL_SCALE,   /* ln_final.hook_scale         [batch, pos, 1] */
     HS_HOOK_LN_FINAL_NORMALIZED, /* ln_final.hook_normalized [batch, pos, d_model] (x̂, as ln1) */
     HS_HOOK_LOGITS,           /* unembed.hook_out            [batch, pos, d_vocab] */
+    /* Per-head attention inputs (TransformerLens's use_split_qkv_input): one copy of
+     * hook_resid_pre per query head (q) or kv head (k, v), before ln1, which is applied to each
+     * copy on its own; an intervention on head h's copy changes only head h's q (k, v). They cost
+     * nothing unless someone asks for them; recorded only by name (not by --record all). */
+    HS_HOOK_Q_INPUT,          /* blocks.L.hook_q_input       [batch, pos, head, d_model] */
+    HS_HOOK_K_INPUT,          /* blocks.L.hook_k_input       [batch, pos, kv_head, d_model] */
+    HS_HOOK_V_INPUT,          /* blocks.L.hook_v_input       [batch, pos, kv_head, d_model] */
+    /* The MLP's input before ln2 (TransformerLens's use_hook_mlp_in): a copy of hook_resid_mid
+     * (parallel residual: hook_resid_pre); an intervention reaches the MLP only. */
+    HS_HOOK_MLP_IN,           /* blocks.L.hook_mlp_in        [batch, pos, d_model] */
     HS_HOOK_KIND_COUNT
 } hs_hook_kind;
 
