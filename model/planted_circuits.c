@@ -3,7 +3,6 @@
 #include "model/planted_circuits.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +11,7 @@
 
 #include "base/error.h"
 #include "model/planted_model.h"
-#include "model/safetensors.h"
+#include "model/gpt2_weights.h"
 
 /* ---------------------------------------------------------------- the ground truth */
 
@@ -214,28 +213,21 @@ static void plant(weights *w)
     plant_copy(w, 1, 3, V - 1, TOK, DECOY_GAIN);
 }
 
-static hs_status write_json(const char *path, json_t *root, hs_error *err)
-{
-    if (!root)
-        return hs_fail(err, HS_ERR_NOMEM, "%s: out of memory", path);
-    int r = json_dump_file(root, path, JSON_INDENT(2) | JSON_SORT_KEYS);
-    json_decref(root);
-    return r == 0 ? HS_OK : hs_fail(err, HS_ERR_IO, "%s: cannot write", path);
-}
-
-/* config.json (n_inner 4: the MLPs are zero and small) and tokenizer_config.json (BOS first). */
+/* config.json is the planted model's (the same shape, vocabulary and tokenizer); tokenizer_config.json
+ * says prompts begin with BOS. */
+_Static_assert(HS_PC_LAYERS == HS_PLANTED_LAYERS && HS_PC_HEADS == HS_PLANTED_HEADS && HS_PC_VOCAB == HS_PLANTED_VOCAB &&
+                   HS_PC_BOS == HS_PLANTED_BOS && HS_PC_CTX == HS_PLANTED_CTX,
+               "the planted circuits model has the planted model's shape");
 static hs_status write_configs(const char *dir, hs_error *err)
 {
+    HS_TRY(hs_planted_config_write(dir, err));
     char path[4096];
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    json_t *cfg = json_pack("{s:s, s:[s], s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:f, s:i, s:i, s:b}", "model_type",
-                            "gpt2", "architectures", "GPT2LMHeadModel", "n_embd", D_MODEL, "n_layer", HS_PC_LAYERS,
-                            "n_head", HS_PC_HEADS, "n_positions", N_CTX, "vocab_size", V, "n_inner", D_MLP,
-                            "activation_function", "gelu_new", "layer_norm_epsilon", LN_EPS, "bos_token_id",
-                            HS_PC_BOS, "eos_token_id", HS_PC_BOS, "tie_word_embeddings", 1);
-    HS_TRY(write_json(path, cfg, err));
     snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
-    return write_json(path, json_pack("{s:b}", "add_bos_token", 1), err);
+    FILE *f = fopen(path, "w");
+    int ok = f && fputs("{\n  \"add_bos_token\": true\n}", f) >= 0;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    return ok ? HS_OK : hs_fail(err, HS_ERR_IO, "%s: cannot write", path);
 }
 
 hs_status hs_planted_circuits_write(const char *dir, hs_error *err)
@@ -245,56 +237,21 @@ hs_status hs_planted_circuits_write(const char *dir, hs_error *err)
     HS_TRY(write_configs(dir, err));
     HS_TRY(hs_planted_tokenizer_write(dir, err));
 
-    enum { MAX_ENTRIES = 3 + 12 * HS_PC_LAYERS + 2 };
-    hs_st_write_entry e[MAX_ENTRIES];
-    char names[MAX_ENTRIES][64];
-    float *bufs[MAX_ENTRIES] = {0};
+    hs_gpt2_weights t;
+    HS_TRY(hs_gpt2_weights_new(&t, HS_PC_LAYERS, D_MODEL, D_MLP, N_CTX, V, err));
     weights w = {0};
-    int n = 0;
-    hs_status rc = HS_OK;
-    /* zeros of the given shape; `ones` for LayerNorm gains */
-#define ADD(out, ones, nd, s0, s1, ...)                                                                   \
-    do {                                                                                                 \
-        snprintf(names[n], sizeof names[n], __VA_ARGS__);                                                \
-        size_t numel_ = (size_t)(s0) * (size_t)((nd) > 1 ? (s1) : 1);                                    \
-        if (!(bufs[n] = calloc(numel_, sizeof(float)))) {                                                \
-            rc = hs_fail(err, HS_ERR_NOMEM, "planted circuits model: out of memory");                    \
-            goto done;                                                                                   \
-        }                                                                                                \
-        for (size_t i_ = 0; (ones) && i_ < numel_; i_++)                                                 \
-            bufs[n][i_] = 1.0f;                                                                          \
-        e[n] = (hs_st_write_entry){.name = names[n], .dtype = HS_DTYPE_F32, .ndim = (nd), .shape = {(s0), (s1)}, \
-                                   .data = bufs[n]};                                                     \
-        out = bufs[n];                                                                                   \
-        n++;                                                                                             \
-    } while (0)
-    float *unused;
-    ADD(w.wte, 0, 2, V, D_MODEL, "wte.weight");
-    ADD(w.wpe, 0, 2, N_CTX, D_MODEL, "wpe.weight");
+    w.wte = hs_gpt2_weights_get(&t, "wte.weight");
+    w.wpe = hs_gpt2_weights_get(&t, "wpe.weight");
+    w.lnf_w = hs_gpt2_weights_get(&t, "ln_f.weight");
     for (int l = 0; l < HS_PC_LAYERS; l++) {
-        ADD(unused, 1, 1, D_MODEL, 0, "h.%d.ln_1.weight", l);
-        ADD(unused, 0, 1, D_MODEL, 0, "h.%d.ln_1.bias", l);
-        ADD(w.attn_w[l], 0, 2, D_MODEL, 3 * D_MODEL, "h.%d.attn.c_attn.weight", l);
-        ADD(w.attn_b[l], 0, 1, 3 * D_MODEL, 0, "h.%d.attn.c_attn.bias", l);
-        ADD(w.proj_w[l], 0, 2, D_MODEL, D_MODEL, "h.%d.attn.c_proj.weight", l);
-        ADD(unused, 0, 1, D_MODEL, 0, "h.%d.attn.c_proj.bias", l);
-        ADD(unused, 1, 1, D_MODEL, 0, "h.%d.ln_2.weight", l);
-        ADD(unused, 0, 1, D_MODEL, 0, "h.%d.ln_2.bias", l);
-        ADD(unused, 0, 2, D_MODEL, D_MLP, "h.%d.mlp.c_fc.weight", l);
-        ADD(unused, 0, 1, D_MLP, 0, "h.%d.mlp.c_fc.bias", l);
-        ADD(unused, 0, 2, D_MLP, D_MODEL, "h.%d.mlp.c_proj.weight", l);
-        ADD(unused, 0, 1, D_MODEL, 0, "h.%d.mlp.c_proj.bias", l);
+        w.attn_w[l] = hs_gpt2_weights_get(&t, "h.%d.attn.c_attn.weight", l);
+        w.attn_b[l] = hs_gpt2_weights_get(&t, "h.%d.attn.c_attn.bias", l);
+        w.proj_w[l] = hs_gpt2_weights_get(&t, "h.%d.attn.c_proj.weight", l);
     }
-    ADD(w.lnf_w, 0, 1, D_MODEL, 0, "ln_f.weight");
-    ADD(unused, 0, 1, D_MODEL, 0, "ln_f.bias");
-#undef ADD
-    (void)unused;
     plant(&w);
     char path[4096];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    rc = hs_st_write(path, e, n, err);
-done:
-    for (int i = 0; i < MAX_ENTRIES; i++)
-        free(bufs[i]);
+    hs_status rc = hs_gpt2_weights_write(&t, path, err);
+    hs_gpt2_weights_free(&t);
     return rc;
 }

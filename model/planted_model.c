@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 
 #include "base/error.h"
-#include "model/safetensors.h"
+#include "model/gpt2_weights.h"
 
 const hs_planted_kind hs_planted_heads[HS_PLANTED_LAYERS][HS_PLANTED_HEADS] = {
     {HS_PLANTED_PREVIOUS_TOKEN, HS_PLANTED_FIRST_TOKEN, HS_PLANTED_DUPLICATE_TOKEN, HS_PLANTED_UNIFORM},
@@ -194,7 +194,7 @@ hs_status hs_planted_tokenizer_write(const char *dir, hs_error *err)
     return write_json(path, root, err);
 }
 
-static hs_status write_config(const char *dir, hs_error *err)
+hs_status hs_planted_config_write(const char *dir, hs_error *err)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/config.json", dir);
@@ -210,59 +210,24 @@ hs_status hs_planted_model_write(const char *dir, hs_error *err)
 {
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         return hs_fail(err, HS_ERR_IO, "%s: cannot create: %s", dir, strerror(errno));
-    HS_TRY(write_config(dir, err));
+    HS_TRY(hs_planted_config_write(dir, err));
     HS_TRY(hs_planted_tokenizer_write(dir, err));
 
-    enum { MAX_ENTRIES = 3 + 12 * HS_PLANTED_LAYERS + 2 };
-    hs_st_write_entry e[MAX_ENTRIES];
-    char names[MAX_ENTRIES][64];
-    float *bufs[MAX_ENTRIES] = {0};
+    hs_gpt2_weights t;
+    HS_TRY(hs_gpt2_weights_new(&t, HS_PLANTED_LAYERS, D_MODEL, D_MLP, N_CTX, V, err));
     weights w = {0};
-    int n = 0;
-    hs_status rc = HS_OK;
-    /* zeros of the given shape; `ones` for LayerNorm gains */
-#define ADD(out, ones, nd, s0, s1, ...)                                                                   \
-    do {                                                                                                 \
-        snprintf(names[n], sizeof names[n], __VA_ARGS__);                                                \
-        size_t numel_ = (size_t)(s0) * (size_t)((nd) > 1 ? (s1) : 1);                                    \
-        if (!(bufs[n] = calloc(numel_, sizeof(float)))) {                                                \
-            rc = hs_fail(err, HS_ERR_NOMEM, "planted model: out of memory");                             \
-            goto done;                                                                                   \
-        }                                                                                                \
-        for (size_t i_ = 0; (ones) && i_ < numel_; i_++)                                                 \
-            bufs[n][i_] = 1.0f;                                                                          \
-        e[n] = (hs_st_write_entry){.name = names[n], .dtype = HS_DTYPE_F32, .ndim = (nd), .shape = {(s0), (s1)}, \
-                                   .data = bufs[n]};                                                     \
-        out = bufs[n];                                                                                   \
-        n++;                                                                                             \
-    } while (0)
-    float *unused;
-    ADD(w.wte, 0, 2, V, D_MODEL, "wte.weight");
-    ADD(w.wpe, 0, 2, N_CTX, D_MODEL, "wpe.weight");
+    w.wte = hs_gpt2_weights_get(&t, "wte.weight");
+    w.wpe = hs_gpt2_weights_get(&t, "wpe.weight");
     for (int l = 0; l < HS_PLANTED_LAYERS; l++) {
-        ADD(unused, 1, 1, D_MODEL, 0, "h.%d.ln_1.weight", l);
-        ADD(unused, 0, 1, D_MODEL, 0, "h.%d.ln_1.bias", l);
-        ADD(w.attn_w[l], 0, 2, D_MODEL, 3 * D_MODEL, "h.%d.attn.c_attn.weight", l);
-        ADD(w.attn_b[l], 0, 1, 3 * D_MODEL, 0, "h.%d.attn.c_attn.bias", l);
-        ADD(w.proj_w[l], 0, 2, D_MODEL, D_MODEL, "h.%d.attn.c_proj.weight", l);
-        ADD(w.proj_b[l], 0, 1, D_MODEL, 0, "h.%d.attn.c_proj.bias", l);
-        ADD(unused, 1, 1, D_MODEL, 0, "h.%d.ln_2.weight", l);
-        ADD(unused, 0, 1, D_MODEL, 0, "h.%d.ln_2.bias", l);
-        ADD(unused, 0, 2, D_MODEL, D_MLP, "h.%d.mlp.c_fc.weight", l);
-        ADD(unused, 0, 1, D_MLP, 0, "h.%d.mlp.c_fc.bias", l);
-        ADD(unused, 0, 2, D_MLP, D_MODEL, "h.%d.mlp.c_proj.weight", l);
-        ADD(unused, 0, 1, D_MODEL, 0, "h.%d.mlp.c_proj.bias", l);
+        w.attn_w[l] = hs_gpt2_weights_get(&t, "h.%d.attn.c_attn.weight", l);
+        w.attn_b[l] = hs_gpt2_weights_get(&t, "h.%d.attn.c_attn.bias", l);
+        w.proj_w[l] = hs_gpt2_weights_get(&t, "h.%d.attn.c_proj.weight", l);
+        w.proj_b[l] = hs_gpt2_weights_get(&t, "h.%d.attn.c_proj.bias", l);
     }
-    ADD(unused, 1, 1, D_MODEL, 0, "ln_f.weight");
-    ADD(unused, 0, 1, D_MODEL, 0, "ln_f.bias");
-#undef ADD
-    (void)unused;
     plant(&w);
     char path[4096];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    rc = hs_st_write(path, e, n, err);
-done:
-    for (int i = 0; i < MAX_ENTRIES; i++)
-        free(bufs[i]);
+    hs_status rc = hs_gpt2_weights_write(&t, path, err);
+    hs_gpt2_weights_free(&t);
     return rc;
 }

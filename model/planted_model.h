@@ -53,6 +53,10 @@ extern const hs_planted_kind hs_planted_heads[HS_PLANTED_LAYERS][HS_PLANTED_HEAD
  * "a".."z", "0".."4"; <|endoftext|> = 31). Shared with the planted circuits model. */
 hs_status hs_planted_tokenizer_write(const char *dir, hs_error *err);
 
+/* Writes DIR/config.json of the planted shape (2 layers, 4 heads, d_model 512, n_inner 4, n_ctx 64,
+ * the vocabulary above, tied embeddings). Shared with the planted circuits model. */
+hs_status hs_planted_config_write(const char *dir, hs_error *err);
+
 /* Creates DIR (or reuses an empty one) and writes the checkpoint and its tokenizer. */
 hs_status hs_planted_model_write(const char *dir, hs_error *err);
 
