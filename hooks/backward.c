@@ -212,11 +212,7 @@ typedef struct bpass {
 static hs_status gfire(bpass *p, hs_hook_kind kind, int layer, float *data, int ndim, int64_t d1, int64_t d2,
                        int64_t d3)
 {
-    hs_hook_point hp = {kind, layer};
-    if (!hs_hooks_wanted(p->hooks, &hp))
-        return HS_OK;
-    hs_tensor t = {.data = data, .ndim = ndim, .shape = {p->B, d1, d2, d3}};
-    return hs_hooks_fire(p->hooks, &hp, &t, p->err);
+    return hs_hooks_fire_view(p->hooks, kind, layer, data, ndim, p->B, d1, d2, d3, p->err);
 }
 
 #define GFIRE(kind, layer, data, ndim, d1, d2, d3)                                      \

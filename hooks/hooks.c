@@ -270,3 +270,13 @@ hs_status hs_hooks_fire(hs_hooks *hooks, const hs_hook_point *hp, hs_tensor *t, 
     }
     return HS_OK;
 }
+
+hs_status hs_hooks_fire_view(hs_hooks *hooks, hs_hook_kind kind, int layer, float *data, int ndim, int64_t batch,
+                             int64_t d1, int64_t d2, int64_t d3, hs_error *err)
+{
+    hs_hook_point hp = {kind, layer};
+    if (!hs_hooks_wanted(hooks, &hp))
+        return HS_OK;
+    hs_tensor t = {.data = data, .ndim = ndim, .shape = {batch, d1, d2, d3}};
+    return hs_hooks_fire(hooks, &hp, &t, err);
+}

@@ -16,6 +16,11 @@ int hs_hooks_wanted(const hs_hooks *hooks, const hs_hook_point *hp);
  * the tap (below) when hp's kind is tapped. */
 hs_status hs_hooks_fire(hs_hooks *hooks, const hs_hook_point *hp, hs_tensor *t, hs_error *err);
 
+/* The forward and backward loops' way to fire: when someone wants hook `kind` of `layer`, fires it on
+ * data viewed as [batch, d1, d2, d3] (the first ndim of them); otherwise does nothing. */
+hs_status hs_hooks_fire_view(hs_hooks *hooks, hs_hook_kind kind, int layer, float *data, int ndim, int64_t batch,
+                             int64_t d1, int64_t d2, int64_t d3, hs_error *err);
+
 /* The library's own observer of a hook set, for the backward pass's tape (hooks/backward.c): fn is
  * called at every hook point whose kind has its bit (1 << kind) in kind_mask, after the caller's
  * interventions and observers (so it sees what the model uses), and those points count as wanted.
