@@ -2,6 +2,7 @@
  * parses its own options in cli/cmd_analyze_NAME.c) and what they share: opening the store they
  * write into and the optional model. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -27,13 +28,19 @@ int cmd_analyze(int argc, char **argv)
     return cli_dispatch("analyze", "analysis", analyses, sizeof analyses / sizeof analyses[0], usage, argc, argv);
 }
 
-hs_store *cli_open_store_for_analysis(const char *cmd, const char *db_path)
+int cli_store_exists(const char *cmd, const char *db_path)
 {
     struct stat st;
-    if (stat(db_path, &st) != 0) {
-        fprintf(stderr, "headscope %s: %s: no such store; record one first with `headscope run`\n", cmd, db_path);
+    if (stat(db_path, &st) == 0)
+        return 1;
+    fprintf(stderr, "headscope %s: %s: no such store; record one first with `headscope run`\n", cmd, db_path);
+    return 0;
+}
+
+hs_store *cli_open_store_for_analysis(const char *cmd, const char *db_path)
+{
+    if (!cli_store_exists(cmd, db_path))
         return NULL;
-    }
     hs_error err = {0};
     hs_store *store = NULL;
     if (hs_store_open(db_path, HS_STORE_CREATE, NULL, &store, &err) != HS_OK) {
@@ -41,4 +48,16 @@ hs_store *cli_open_store_for_analysis(const char *cmd, const char *db_path)
         return NULL;
     }
     return store;
+}
+
+int cli_parse_run_id(const char *cmd, const char *arg, int64_t *run_id)
+{
+    char *end;
+    long long v = strtoll(arg, &end, 10);
+    if (end == arg || *end || v < 1) {
+        fprintf(stderr, "headscope %s: --run '%s' is not a run id\n", cmd, arg);
+        return 2;
+    }
+    *run_id = v;
+    return 0;
 }

@@ -64,16 +64,10 @@ int cmd_analyze_heads(int argc, char **argv)
         switch (c) {
         case 'd': db = optarg; break;
         case 'm': model_path = optarg; break;
-        case O_RUN: {
-            char *end;
-            long long v = strtoll(optarg, &end, 10);
-            if (end == optarg || *end || v < 1) {
-                fprintf(stderr, "headscope analyze heads: --run '%s' is not a run id\n", optarg);
+        case O_RUN:
+            if (cli_parse_run_id("analyze heads", optarg, &opt.run_id))
                 return 2;
-            }
-            opt.run_id = v;
             break;
-        }
         case O_EXBOS: opt.detect.exclude_bos = 1; break;
         case O_EXCUR: opt.detect.exclude_current_token = 1; break;
         case O_RECOMPUTE: opt.source_flags |= HS_PATTERNS_RECOMPUTE; break;

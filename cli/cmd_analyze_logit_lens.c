@@ -129,11 +129,8 @@ int cmd_analyze_logit_lens(int argc, char **argv)
         case 'm': req.model_path = optarg; break;
         case 't': req.tokenizer_path = optarg; break;
         case O_RUN:
-            req.run_id = strtoll(optarg, &end, 10);
-            if (*end || req.run_id < 1) {
-                fprintf(stderr, "headscope analyze logit-lens: --run '%s' is not a run id\n", optarg);
+            if (cli_parse_run_id("analyze logit-lens", optarg, &req.run_id))
                 return 2;
-            }
             break;
         case O_TARGET: req.target = optarg; break;
         case O_WRONG: req.wrong = optarg; break;

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "analyses/circuits/patch_run.h"
@@ -161,11 +160,8 @@ int cmd_analyze_patch(int argc, char **argv)
         case 'm': req.model_path = optarg; break;
         case 't': req.tokenizer_path = optarg; break;
         case O_RUN:
-            req.run_id = strtoll(optarg, &end, 10);
-            if (*end || req.run_id < 1) {
-                fprintf(stderr, "headscope " CMD ": --run '%s' is not a run id\n", optarg);
+            if (cli_parse_run_id(CMD, optarg, &req.run_id))
                 return 2;
-            }
             break;
         case O_COMP:
             if (!chose_component)
@@ -240,11 +236,8 @@ int cmd_analyze_patch(int argc, char **argv)
         fprintf(stderr, "headscope " CMD ": --metric names no metric\n");
         return 2;
     }
-    struct stat sb;
-    if (stat(req.db_path, &sb) != 0) {
-        fprintf(stderr, "headscope " CMD ": %s: no such store; record one first with `headscope run`\n", req.db_path);
+    if (!cli_store_exists(CMD, req.db_path))
         return 1;
-    }
     progress_state ps = {.show = isatty(2) && !quiet};
     req.progress = show_progress;
     req.progress_user = &ps;

@@ -64,6 +64,12 @@ hs_model *cli_open_model(const char *cmd, const char *model_path, const char *to
  * NULL). A missing file is an error, not a new empty store. */
 hs_store *cli_open_store_for_analysis(const char *cmd, const char *db_path);
 
+/* 1 when db_path exists; else prints that there is no such store and how to record one, and returns 0. */
+int cli_store_exists(const char *cmd, const char *db_path);
+
+/* Reads `--run ID` (a run id >= 1) into *run_id; returns 0, or prints why not and returns 2. */
+int cli_parse_run_id(const char *cmd, const char *arg, int64_t *run_id);
+
 /* Prints `s` as a JSON string literal (with quotes) to f. */
 void cli_print_json_string(FILE *f, const char *s);
 
