@@ -159,6 +159,8 @@ int cmd_analyze_logit_lens(int argc, char **argv)
         fprintf(stderr, "headscope analyze logit-lens: --db DB is required\n");
         return 2;
     }
+    if (!cli_store_exists("analyze logit-lens", req.db_path))
+        return 1;
     if (req.wrong && !req.target) {
         fprintf(stderr, "headscope analyze logit-lens: --wrong needs --target (otherwise each prompt's "
                         "\"wrong\" field is used)\n");

@@ -807,3 +807,17 @@ int test_lens_cli_end_to_end(void)
     CHECK_MSG(strstr(out, "unknown analysis 'nonsense'") && strstr(out, "logit-lens"), "%s", out);
     return TEST_PASS;
 }
+
+/* `analyze logit-lens --db PATH` on a path that does not exist says so and creates nothing (it used
+ * to create an empty store there and report "there is no run"). */
+int test_lens_cli_missing_store(void)
+{
+    char out[8192], args[4096], db[600];
+    snprintf(db, sizeof db, "%s/nope.db", test_tmpdir());
+    snprintf(args, sizeof args, "analyze logit-lens --db %s", db);
+    CHECK(test_run_headscope(args, out, sizeof out) == 1);
+    CHECK_MSG(strstr(out, "nope.db: no such store"), "got: %s", out);
+    FILE *f = fopen(db, "rb");
+    CHECK_MSG(!f, "%s was created", db);
+    return TEST_PASS;
+}
